@@ -1,0 +1,197 @@
+package apikeys
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Verifier checks a presented key. *Manager implements it; the HTTP
+// middleware depends only on this interface.
+type Verifier interface {
+	// Verify reports whether key is valid and grants every required scope.
+	// The error is non-nil only when verification could not be carried out
+	// (the Store failed); a rejected key is a Result, not an error.
+	Verify(ctx context.Context, key string, required ...string) (Result, error)
+}
+
+// VerifierFunc adapts a function to Verifier.
+type VerifierFunc func(ctx context.Context, key string, required ...string) (Result, error)
+
+// Verify calls f.
+func (f VerifierFunc) Verify(ctx context.Context, key string, required ...string) (Result, error) {
+	return f(ctx, key, required...)
+}
+
+var _ Verifier = (*Manager)(nil)
+
+// keyState is the cached, verified view of one record plus the per-key state
+// that must outlive cache refreshes.
+type keyState struct {
+	rec    Record
+	ident  Identity
+	hash   [sha256.Size]byte
+	hashOK bool
+	lim    *rate.Limiter // nil: unlimited
+	// touched is when this key was last queued for a last-used write (unix
+	// ns); it keeps the verify path to one atomic load per key and interval.
+	touched atomic.Int64
+}
+
+// Verify checks key: grammar, prefix and checksum (offline), then the record
+// by id (cache first), then the hash in constant time, then revocation,
+// expiry, required scopes and the rate limit, in that order. A valid result
+// consumes one token of the key's rate limit. On a warm cache it does not
+// touch the Store and does not allocate.
+func (m *Manager) Verify(ctx context.Context, key string, required ...string) (Result, error) {
+	k, why := parse(key)
+	if why != "" || k.Prefix != m.prefix || !checksumOK(key) {
+		return Result{Reason: ReasonMalformed}, nil
+	}
+	now := m.now()
+	nowN := now.UnixNano()
+	st, err := m.lookup(ctx, k.ID, nowN)
+	if err != nil {
+		return Result{}, err
+	}
+	if st == nil {
+		return Result{Reason: ReasonNotFound}, nil
+	}
+	d := m.hasher.sum(key)
+	if !st.hashOK || subtle.ConstantTimeCompare(d[:], st.hash[:]) != 1 {
+		return Result{Reason: ReasonNotFound}, nil
+	}
+	res := Result{Identity: st.ident}
+	if r := st.rec.State(now); r != ReasonValid {
+		res.Reason = r
+		return res, nil
+	}
+	if len(required) > 0 && !hasScopes(st.ident.Scopes, required) {
+		res.Reason = ReasonScopeMissing
+		return res, nil
+	}
+	if st.lim != nil && !st.lim.AllowN(now, 1) {
+		res.Reason = ReasonRateLimited
+		res.RetryAfter = retryAfter(st.lim, now)
+		return res, nil
+	}
+	if t := st.touched.Load(); nowN-t >= int64(m.usedInterval) && st.touched.CompareAndSwap(t, nowN) {
+		m.used.note(k.ID, now)
+	}
+	return res, nil
+}
+
+// retryAfter is the time until the bucket holds one token again.
+func retryAfter(lim *rate.Limiter, now time.Time) time.Duration {
+	missing := 1 - lim.TokensAt(now)
+	if missing <= 0 {
+		return 0
+	}
+	return time.Duration(math.Ceil(missing / float64(lim.Limit()) * float64(time.Second)))
+}
+
+// lookup returns the state of key id, nil when there is no such key.
+func (m *Manager) lookup(ctx context.Context, id string, now int64) (*keyState, error) {
+	var prev *keyState
+	if m.cache != nil {
+		st, fresh, ok := m.cache.get(id, now)
+		if ok && fresh {
+			return st, nil
+		}
+		prev = st
+	}
+	if prev == nil && m.neg != nil {
+		if _, fresh, ok := m.neg.get(id, now); ok && fresh {
+			return nil, nil
+		}
+	}
+	v, err, _ := m.flight.Do(id, func() (any, error) { return m.load(ctx, id, prev) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*keyState), nil
+}
+
+// load reads id from the Store and caches the outcome. Cache generations are
+// taken before the read so that a revocation racing with it wins.
+func (m *Manager) load(ctx context.Context, id string, prev *keyState) (*keyState, error) {
+	var gen, negGen uint64
+	if m.cache != nil {
+		gen = m.cache.generation(id)
+	}
+	if m.neg != nil {
+		negGen = m.neg.generation(id)
+	}
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.lookupTimeout)
+	defer cancel()
+	rec, err := m.store.Get(lctx, id)
+	now := m.now().UnixNano()
+	if errors.Is(err, ErrNotFound) {
+		if m.neg != nil {
+			m.neg.put(id, struct{}{}, now, m.negTTL, negGen)
+		}
+		if m.cache != nil && prev != nil {
+			m.cache.remove(id) // deleted from the Store
+		}
+		return (*keyState)(nil), nil
+	}
+	if err != nil {
+		m.log.LogAttrs(ctx, slog.LevelWarn, "apikeys: key lookup failed", slog.String("key_id", id), slog.Any("error", err))
+		return nil, fmt.Errorf("apikeys: verify: look up key %s: %w", id, err)
+	}
+	st := m.newKeyState(rec, prev, now)
+	if m.cache != nil {
+		m.cache.put(id, st, now, m.cacheTTL, gen)
+	}
+	return st, nil
+}
+
+func (m *Manager) newKeyState(rec Record, prev *keyState, now int64) *keyState {
+	st := &keyState{rec: rec, ident: identityOf(&rec)}
+	if len(rec.Hash) == sha256.Size {
+		copy(st.hash[:], rec.Hash)
+		st.hashOK = true
+	}
+	if l := m.effectiveLimit(rec.RateLimit); !l.Unlimited() {
+		st.lim = m.limiterFor(rec.ID, l, now)
+	}
+	if prev != nil {
+		st.touched.Store(prev.touched.Load())
+	}
+	return st
+}
+
+func (m *Manager) effectiveLimit(l RateLimit) RateLimit {
+	if l.IsZero() {
+		return m.defaultLimit
+	}
+	return l
+}
+
+// limiterState is a key's token bucket. Buckets live in their own bounded
+// cache, apart from the records, so that reloading a record (after its TTL,
+// a local revocation, or with the record cache disabled) does not refill it.
+type limiterState struct {
+	limit RateLimit
+	lim   *rate.Limiter
+}
+
+// limiterTTL: buckets leave the limiter cache only by eviction.
+const limiterTTL = int64(100 * 365 * 24 * time.Hour)
+
+func (m *Manager) limiterFor(id string, l RateLimit, now int64) *rate.Limiter {
+	if ls, _, ok := m.limiters.get(id, now); ok && ls.limit == l {
+		return ls.lim
+	}
+	ls := &limiterState{limit: l, lim: rate.NewLimiter(rate.Limit(l.PerSecond), max(1, l.Burst))}
+	m.limiters.put(id, ls, now, limiterTTL, m.limiters.generation(id))
+	return ls.lim
+}
