@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/gsv-platform/waldur-agent-go/waldur/waldurapi"
 )
 
 // Client talks to one Waldur server. It is safe for concurrent use. Create it
@@ -24,6 +26,24 @@ type Client struct {
 	log       *slog.Logger
 	pageSize  int
 	now       func() time.Time
+	raw       *waldurapi.ClientWithResponses
+
+	// Users reads the authenticated user.
+	Users *UsersService
+	// Offerings reads the provider's offerings.
+	Offerings *OfferingsService
+	// Orders reads orders and moves them through their states.
+	Orders *OrdersService
+	// Resources reads resources and reports the backend's view of them.
+	Resources *ResourcesService
+	// Agents registers the agent: identity, services, processors, queues, logs.
+	Agents *AgentsService
+	// Usages reports and reads component usage.
+	Usages *UsagesService
+	// OfferingUsers manages offering users and their usernames.
+	OfferingUsers *OfferingUsersService
+	// APIKeys reports the lifecycle of resources' API keys.
+	APIKeys *APIKeysService
 }
 
 // NewClient returns a client for the Waldur server at baseURL, e.g.
@@ -76,6 +96,18 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	if s.now != nil {
 		c.now = s.now
 	}
+	c.raw, err = waldurapi.NewClientWithResponses(c.server, waldurapi.WithHTTPClient(c.transport))
+	if err != nil {
+		return nil, opError("create low-level client", err)
+	}
+	c.Users = &UsersService{c}
+	c.Offerings = &OfferingsService{c}
+	c.Orders = &OrdersService{c}
+	c.Resources = &ResourcesService{c}
+	c.Agents = &AgentsService{c}
+	c.Usages = &UsagesService{c}
+	c.OfferingUsers = &OfferingUsersService{c}
+	c.APIKeys = &APIKeysService{c}
 	return c, nil
 }
 
@@ -126,6 +158,11 @@ func validateHeaderValue(v string) error {
 
 // BaseURL returns the normalised server URL, e.g. "https://waldur.example.com/".
 func (c *Client) BaseURL() string { return c.server }
+
+// Raw returns the generated low-level client for operations this package
+// does not wrap. It shares the base URL, authentication, User-Agent and retry
+// policy of c; its errors are the generated package's (no [APIError]).
+func (c *Client) Raw() *waldurapi.ClientWithResponses { return c.raw }
 
 // Do sends req through the client's authentication and retry policy and
 // returns the response whatever its status; the caller closes the body. It
@@ -197,26 +234,38 @@ func (c *Client) call(ctx context.Context, req *http.Request, buildErr error, ou
 	return r.status, nil
 }
 
+// action sends a state action or setter whose response body is not needed.
+func (c *Client) action(ctx context.Context, req *http.Request, buildErr error) error {
+	_, err := c.call(ctx, req, buildErr, nil)
+	return err
+}
+
 // decode unmarshals a response body leniently: unknown fields are ignored
-// (newer servers add fields), and a value of an unexpected JSON type leaves its
-// field zero rather than failing the whole response, because Waldur's schema
-// and its responses do not always agree. Malformed JSON is an error.
+// (newer servers add fields), and a field whose value does not fit its Go type
+// (a number where the schema says string, an unparsable UUID or date) is left
+// zero and logged rather than failing the whole response, because Waldur's
+// schema and its responses do not always agree. Malformed JSON, or a body of
+// the wrong shape altogether (an object where a list is expected), is an error.
 func (c *Client) decode(ctx context.Context, req *http.Request, body []byte, out any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
 	err := json.Unmarshal(body, out)
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		c.log.LogAttrs(ctx, slog.LevelDebug, "waldur: ignored field of unexpected type",
-			slog.String("method", req.Method), slog.String("path", req.URL.EscapedPath()),
-			slog.String("field", te.Field), slog.String("json_type", te.Value), slog.String("go_type", te.Type.String()))
+	if err == nil {
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("waldur: %s %s: decode response: %w", req.Method, req.URL.EscapedPath(), err)
+	var (
+		syntaxErr *json.SyntaxError
+		typeErr   *json.UnmarshalTypeError
+	)
+	if !errors.As(err, &syntaxErr) && !(errors.As(err, &typeErr) && typeErr.Field == "") {
+		// encoding/json completes the rest of the value after such an error.
+		c.log.LogAttrs(ctx, slog.LevelWarn, "waldur: ignored a response field that does not fit its type",
+			slog.String("method", req.Method), slog.String("path", req.URL.EscapedPath()),
+			slog.String("error", err.Error()))
+		return nil
 	}
-	return nil
+	return fmt.Errorf("waldur: %s %s: decode response: %w", req.Method, req.URL.EscapedPath(), err)
 }
 
 // opError prefixes err with what the client was doing, for errors raised

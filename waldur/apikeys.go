@@ -1,0 +1,98 @@
+package waldur
+
+import (
+	"context"
+	"iter"
+	"net/http"
+	"time"
+
+	"github.com/gsv-platform/waldur-agent-go/waldur/waldurapi"
+)
+
+// APIKeysService reports the lifecycle of a resource's API keys (Waldur 8.1):
+// the agent generates each key, applies it to its backend, then reports it;
+// Waldur stores it encrypted so the consumer can reveal it.
+//
+// The key values passed to these methods are sent in request bodies only;
+// the client never logs request bodies or puts them into errors.
+type APIKeysService struct{ c *Client }
+
+// ListAPIKeysOptions filters [APIKeysService.List]. Zero fields do not filter.
+type ListAPIKeysOptions struct {
+	// ResourceUUID selects the keys of one resource.
+	ResourceUUID UUID
+	// OfferingUUID selects the keys of one offering's resources.
+	OfferingUUID UUID
+	// States selects keys in any of these states, e.g. Updating.
+	States []ResourceAPIKeyState
+	// ModifiedBefore selects keys last modified before this time, e.g. to
+	// find rotations stuck in Updating.
+	ModifiedBefore time.Time
+}
+
+// List returns API key statuses (never the secrets), fetched page by page as
+// the sequence is consumed.
+//
+// Waldur: GET /api/marketplace-resource-api-keys/
+func (s *APIKeysService) List(ctx context.Context, opts ListAPIKeysOptions) iter.Seq2[ResourceAPIKey, error] {
+	return list[ResourceAPIKey](ctx, s.c, func() (*http.Request, error) {
+		return waldurapi.NewMarketplaceResourceAPIKeysListRequest(s.c.server, &waldurapi.MarketplaceResourceAPIKeysListParams{
+			ResourceUUID:   optUUID(opts.ResourceUUID),
+			OfferingUUID:   optUUID(opts.OfferingUUID),
+			State:          opts.States,
+			ModifiedBefore: optTime(opts.ModifiedBefore),
+			PageSize:       &s.c.pageSize,
+		})
+	})
+}
+
+// Get returns the status of one API key.
+//
+// Waldur: GET /api/marketplace-resource-api-keys/{uuid}/
+func (s *APIKeysService) Get(ctx context.Context, id UUID) (*ResourceAPIKey, error) {
+	req, err := waldurapi.NewMarketplaceResourceAPIKeysRetrieveRequest(s.c.server, id)
+	var k ResourceAPIKey
+	if _, err := s.c.call(ctx, req, err, &k); err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+// ReportCreated reports a key the agent generated and applied to its backend
+// for a resource. It is idempotent per resource and clientID, and refused
+// once the resource is terminating.
+//
+// Waldur: POST /api/marketplace-resource-api-keys/report_created/
+func (s *APIKeysService) ReportCreated(ctx context.Context, resourceID UUID, clientID, apiKey string) (*ResourceAPIKey, error) {
+	req, err := waldurapi.NewMarketplaceResourceAPIKeysReportCreatedRequest(s.c.server, waldurapi.APIKeyCreatedRequest{
+		Resource: resourceID,
+		ClientID: clientID,
+		APIKey:   apiKey,
+	})
+	var k ResourceAPIKey
+	if _, err := s.c.call(ctx, req, err, &k); err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+// SetKey reports the new value of a rotated key (state Updating or Erred →
+// OK); clientID may be empty when rotation kept it.
+//
+// Waldur: POST /api/marketplace-resource-api-keys/{uuid}/set_key/
+func (s *APIKeysService) SetKey(ctx context.Context, id UUID, apiKey, clientID string) error {
+	req, err := waldurapi.NewMarketplaceResourceAPIKeysSetKeyRequest(s.c.server, id, waldurapi.APIKeySetKeyRequest{
+		APIKey:   apiKey,
+		ClientID: clientID,
+	})
+	return s.c.action(ctx, req, err)
+}
+
+// SetErred reports that applying a key failed (Creating or Updating →
+// Erred; refused for a key in OK, so a stale failure cannot break a live key).
+//
+// Waldur: POST /api/marketplace-resource-api-keys/{uuid}/set_erred/
+func (s *APIKeysService) SetErred(ctx context.Context, id UUID, message string) error {
+	req, err := waldurapi.NewMarketplaceResourceAPIKeysSetErredRequest(s.c.server, id, waldurapi.APIKeyErrorRequest{ErrorMessage: message})
+	return s.c.action(ctx, req, err)
+}

@@ -1,0 +1,152 @@
+package waldur
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"iter"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gsv-platform/waldur-agent-go/waldur/waldurapi"
+)
+
+// UsagesService reports and reads component usage, which Waldur bills.
+type UsagesService struct{ c *Client }
+
+// ListUsagesOptions filters [UsagesService.List]. Zero fields do not filter.
+type ListUsagesOptions struct {
+	// ResourceUUID selects the usage of one marketplace resource.
+	ResourceUUID UUID
+	// OfferingUUID selects the usage of one offering's resources.
+	OfferingUUID UUID
+	// BillingPeriod selects one month; any time within it will do.
+	BillingPeriod time.Time
+	// Type selects one component type, e.g. "cpu".
+	Type string
+	// Fields, when set, asks for only these fields (sparse fieldset).
+	Fields []string
+}
+
+// List returns component usage records, fetched page by page as the sequence
+// is consumed.
+//
+// Waldur: GET /api/marketplace-component-usages/
+func (s *UsagesService) List(ctx context.Context, opts ListUsagesOptions) iter.Seq2[ComponentUsage, error] {
+	return list[ComponentUsage](ctx, s.c, func() (*http.Request, error) {
+		p := &waldurapi.MarketplaceComponentUsagesListParams{
+			ResourceUUID: optUUID(opts.ResourceUUID),
+			OfferingUUID: optUUID(opts.OfferingUUID),
+			Type:         optString(opts.Type),
+			Field:        enums[waldurapi.ComponentUsageField](opts.Fields),
+			PageSize:     &s.c.pageSize,
+		}
+		if !opts.BillingPeriod.IsZero() {
+			d := firstOfMonth(opts.BillingPeriod)
+			p.BillingPeriod = &d
+		}
+		return waldurapi.NewMarketplaceComponentUsagesListRequest(s.c.server, p)
+	})
+}
+
+// UsageReport is the usage of a resource's components in one billing period,
+// for [UsagesService.SetUsage].
+type UsageReport struct {
+	// Resource is the marketplace resource.
+	Resource UUID
+	// Date selects the billing period: any moment within it. Zero means now.
+	Date time.Time
+	// Usages are the totals per component.
+	Usages []UsageAmount
+}
+
+// UsageAmount is the total usage of one component.
+type UsageAmount struct {
+	// Type is the component type, e.g. "cpu".
+	Type string
+	// Amount is a decimal string with at most two fractional digits, e.g.
+	// "1234.56"; see [FormatAmount].
+	Amount string
+	// Description is an optional note shown with the usage.
+	Description string
+	// MissingUsagePolicy says what to bill when a later report leaves this
+	// component out (Waldur 8.1); empty leaves the server's default.
+	MissingUsagePolicy MissingUsagePolicy
+}
+
+// FormatAmount renders a usage amount the way Waldur accepts it: a decimal
+// with two fractional digits.
+func FormatAmount(v float64) string {
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+// setUsageBody is encoded here rather than with the generated type, whose
+// omitempty cannot omit a zero UUID or time and would send a zero plan_period.
+type setUsageBody struct {
+	Resource UUID                           `json:"resource"`
+	Date     time.Time                      `json:"date,omitzero"`
+	Usages   []waldurapi.ComponentUsageItem `json:"usages"`
+}
+
+// SetUsage reports the usage totals of a resource for a billing period.
+// Reporting again replaces the totals (an upsert per resource, component and
+// period). Waldur may refuse past periods with a 400.
+//
+// Waldur: POST /api/marketplace-component-usages/set_usage/
+func (s *UsagesService) SetUsage(ctx context.Context, r UsageReport) error {
+	body := setUsageBody{Resource: r.Resource, Date: r.Date, Usages: make([]waldurapi.ComponentUsageItem, len(r.Usages))}
+	for i, u := range r.Usages {
+		body.Usages[i] = waldurapi.ComponentUsageItem{
+			Type:               u.Type,
+			Amount:             u.Amount,
+			Description:        u.Description,
+			MissingUsagePolicy: u.MissingUsagePolicy,
+		}
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return opError("set usage", err)
+	}
+	req, err := waldurapi.NewMarketplaceComponentUsagesSetUsageRequestWithBody(s.c.server, "application/json", bytes.NewReader(b))
+	return s.c.action(ctx, req, err)
+}
+
+// UserUsage is one user's share of a component usage, for
+// [UsagesService.SetUserUsages].
+type UserUsage struct {
+	// Username is the offering username.
+	Username string
+	// Usage is a decimal string; see [FormatAmount].
+	Usage string
+	// User is the URL of the offering user, optional.
+	User string
+	// Date is optional.
+	Date time.Time
+}
+
+type userUsageBody struct {
+	Username string    `json:"username"`
+	Usage    string    `json:"usage"`
+	User     string    `json:"user,omitempty"`
+	Date     time.Time `json:"date,omitzero"`
+}
+
+// SetUserUsages reports per-user usage of one component usage record (from
+// [UsagesService.List]). The batch is atomic: one invalid item rejects all.
+//
+// Waldur: POST /api/marketplace-component-usages/{uuid}/set_user_usages/
+func (s *UsagesService) SetUserUsages(ctx context.Context, componentUsageID UUID, usages []UserUsage) error {
+	items := make([]userUsageBody, len(usages))
+	for i, u := range usages {
+		items[i] = userUsageBody(u)
+	}
+	b, err := json.Marshal(struct {
+		Usages []userUsageBody `json:"usages"`
+	}{items})
+	if err != nil {
+		return opError("set user usages", err)
+	}
+	req, err := waldurapi.NewMarketplaceComponentUsagesSetUserUsagesRequestWithBody(s.c.server, componentUsageID, "application/json", bytes.NewReader(b))
+	return s.c.action(ctx, req, err)
+}
