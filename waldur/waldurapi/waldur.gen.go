@@ -1159,9 +1159,11 @@ type ErrorBody = interface{}
 
 // EventSubscription A legacy event subscription; its UUID hex is the RabbitMQ login.
 type EventSubscription struct {
-	Created           time.Time          `json:"created,omitempty"`
-	Description       string             `json:"description,omitempty"`
-	Modified          time.Time          `json:"modified,omitempty"`
+	Created     time.Time `json:"created,omitempty"`
+	Description string    `json:"description,omitempty"`
+	Modified    time.Time `json:"modified,omitempty"`
+
+	// ObservableObjects Declared free-form by Waldur; rendered as a list of `{object_type}`.
 	ObservableObjects []ObservableObject `json:"observable_objects,omitempty"`
 	URL               string             `json:"url,omitempty"`
 	User              string             `json:"user,omitempty"`
