@@ -1,0 +1,389 @@
+package waldurtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// maxBody bounds request bodies; Waldur's own limit is larger, but nothing an
+// agent sends comes close.
+const maxBody = 16 << 20
+
+// Server is an in-memory fake Waldur API server. Create it with New or
+// NewServer; all methods are safe for concurrent use.
+type Server struct {
+	hs     *httptest.Server
+	mux    *http.ServeMux
+	routes map[string]*route // by ServeMux pattern
+	log    *slog.Logger
+	now    func() time.Time
+	sink   EventSink
+	prov   QueueProvisioner
+
+	invalidStatus int
+	disabled      map[string]bool
+
+	mu        sync.Mutex
+	st        *state
+	provider  *user
+	calls     []Call
+	callCount map[string]int
+	faults    Faults
+	faultN    map[string]uint64
+	failNext  map[string][]int
+	events    []Event
+	eventSeq  uint64
+}
+
+// Option configures a Server.
+type Option func(*config)
+
+type config struct {
+	token         string
+	username      string
+	now           func() time.Time
+	log           *slog.Logger
+	sink          EventSink
+	prov          QueueProvisioner
+	invalidStatus int
+	disabled      []string
+	faults        Faults
+}
+
+// WithToken sets the DRF token of the default provider user (40 hex digits in
+// Waldur; any non-empty string is accepted). By default a random one is made.
+func WithToken(token string) Option { return func(c *config) { c.token = token } }
+
+// WithUsername sets the username of the default provider user ("provider").
+func WithUsername(name string) Option { return func(c *config) { c.username = name } }
+
+// WithClock sets the clock used for created/modified timestamps, last_run,
+// last_sync and default billing periods. The default is time.Now.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithLogger sets the logger for server-side problems, such as a failing event
+// sink. The default discards.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
+
+// WithEventSink sets where the server hands the events Waldur would publish to
+// RabbitMQ. Events are also kept for Server.Events.
+func WithEventSink(sink EventSink) Option { return func(c *config) { c.sink = sink } }
+
+// WithQueueProvisioner sets what register_queue and create_queue call to create
+// the broker side of a queue.
+func WithQueueProvisioner(p QueueProvisioner) Option { return func(c *config) { c.prov = p } }
+
+// WithInvalidStateStatus chooses how an action called in a wrong state is
+// answered: http.StatusConflict (the default, Waldur's StateValidator) with
+// {"detail": "Valid states for operation: …."}, or http.StatusBadRequest with
+// an array body ["…"], as some of Waldur's FSM errors do. Other codes panic.
+func WithInvalidStateStatus(code int) Option {
+	if code != http.StatusConflict && code != http.StatusBadRequest {
+		panic("waldurtest: WithInvalidStateStatus accepts 400 or 409")
+	}
+	return func(c *config) { c.invalidStatus = code }
+}
+
+// WithoutOperations makes the given operations answer 404 as if the server did
+// not know them, like an older Waldur. Operation IDs are those of the OpenAPI
+// description, for example "marketplace_site_agent_identities_register_queue".
+func WithoutOperations(operationIDs ...string) Option {
+	return func(c *config) { c.disabled = append(c.disabled, operationIDs...) }
+}
+
+// WithLegacyWaldur makes the server behave like Waldur 8.0.5: the operations
+// added in 8.1 (register_queue, site-agent logs, resource API keys, personal
+// access tokens, event consumers, …) answer 404, so fallbacks to the legacy
+// paths can be tested.
+func WithLegacyWaldur() Option {
+	return func(c *config) { c.disabled = append(c.disabled, operationsSince81()...) }
+}
+
+// WithFaults starts the server with fault injection configured; see SetFaults.
+func WithFaults(f Faults) Option { return func(c *config) { c.faults = f } }
+
+// New starts a fake Waldur on a random port of 127.0.0.1. It has a default
+// provider user whose token Token returns. Call Close when done.
+func New(opts ...Option) *Server {
+	cfg := config{username: "provider", now: time.Now, invalidStatus: http.StatusConflict}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.token == "" {
+		cfg.token = randomHex(20)
+	}
+	if cfg.log == nil {
+		cfg.log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		log:           cfg.log,
+		now:           cfg.now,
+		sink:          cfg.sink,
+		prov:          cfg.prov,
+		invalidStatus: cfg.invalidStatus,
+		disabled:      map[string]bool{},
+		st:            newState(),
+		callCount:     map[string]int{},
+		faultN:        map[string]uint64{},
+		faults:        cfg.faults,
+	}
+	for _, id := range cfg.disabled {
+		s.disabled[id] = true
+	}
+	s.provider = s.addUserLocked(UserSpec{
+		Username: cfg.username, FullName: "Service Provider", Email: cfg.username + "@example.org",
+		Token: cfg.token, IsStaff: true,
+	})
+	s.buildRoutes()
+	s.hs = httptest.NewServer(s)
+	return s
+}
+
+// NewServer is New for tests: the server is closed by tb.Cleanup.
+func NewServer(tb testing.TB, opts ...Option) *Server {
+	tb.Helper()
+	s := New(opts...)
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Close shuts the server down and waits for outstanding requests.
+func (s *Server) Close() {
+	s.hs.CloseClientConnections()
+	s.hs.Close()
+}
+
+// URL returns the base URL of the server, such as http://127.0.0.1:38211,
+// without a trailing slash; API paths start with /api/.
+func (s *Server) URL() string { return s.hs.URL }
+
+// Token returns the DRF token of the default provider user, sent as
+// "Authorization: Token <token>".
+func (s *Server) Token() string { return s.provider.Token }
+
+// PAT returns a personal access token (w_…) of the default provider user,
+// sent as "Authorization: Bearer <pat>".
+func (s *Server) PAT() string { return s.provider.PAT }
+
+// ProviderUser returns the UUID of the default provider user.
+func (s *Server) ProviderUser() uuid.UUID { return s.provider.UUID }
+
+// HTTPClient returns an http.Client that talks to the server and closes its
+// idle connections when the server closes.
+func (s *Server) HTTPClient() *http.Client { return s.hs.Client() }
+
+// reqCtx carries one request through a handler. Handlers run with s.mu held.
+type reqCtx struct {
+	s      *Server
+	r      *http.Request
+	body   []byte
+	user   *user
+	cred   string
+	op     string
+	now    time.Time
+	events []Event
+	// provision and removed are queues to hand to the QueueProvisioner once
+	// the lock is released.
+	provision []Queue
+	removed   []Queue
+}
+
+func (c *reqCtx) query() url.Values { return c.r.URL.Query() }
+
+// reply is what a handler produces; it is written after the lock is released.
+type reply struct {
+	status int
+	body   []byte
+	header http.Header
+}
+
+type handlerFunc func(c *reqCtx) reply
+
+type route struct {
+	method  string
+	path    string
+	op      string
+	handler handlerFunc
+}
+
+// statusWriter remembers the status code written, for the call log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+type ctxKey struct{}
+
+// ServeHTTP serves the fake API. Requests are authenticated, checked against
+// injected faults, handled, and recorded in the call log, in that order.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := s.now()
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	sw := &statusWriter{ResponseWriter: w}
+	c := &reqCtx{s: s, body: body, now: start}
+	var rt *route
+	// Without its trailing slash a path names no endpoint (ServeMux would
+	// redirect instead; a 404 points at the client's mistake more clearly).
+	if strings.HasSuffix(r.URL.Path, "/") {
+		_, pattern := s.mux.Handler(r)
+		rt = s.routes[pattern]
+	}
+	if rt != nil {
+		c.op = rt.op
+	}
+	injected := false
+
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/api/") && !s.authenticate(r, c):
+		writeReply(sw, c.unauthorized())
+	case rt == nil:
+		writeReply(sw, s.unrouted(r))
+	case s.disabled[rt.op]:
+		writeReply(sw, notFound())
+	default:
+		if rep, ok := s.injectFault(r.Context(), c.op); ok {
+			injected = true
+			writeReply(sw, rep)
+			break
+		}
+		s.mux.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c)))
+	}
+
+	s.record(Call{
+		Time: start, Method: r.Method, Path: r.URL.Path, OperationID: c.op,
+		Status: sw.status, Query: r.URL.Query(), Body: body, Injected: injected,
+	})
+}
+
+// authenticate checks the Authorization header against the users' DRF tokens
+// and PATs and sets c.user. On failure c.cred says why.
+func (s *Server) authenticate(r *http.Request, c *reqCtx) bool {
+	h := r.Header.Get("Authorization")
+	scheme, cred, _ := strings.Cut(h, " ")
+	cred = strings.TrimSpace(cred)
+	switch {
+	case h == "":
+		c.cred = ""
+		return false
+	case strings.EqualFold(scheme, "Token") && cred != "":
+	case strings.EqualFold(scheme, "Bearer") && strings.HasPrefix(cred, "w_"):
+	default:
+		c.cred = "invalid"
+		return false
+	}
+	s.mu.Lock()
+	u := s.st.tokens[cred]
+	s.mu.Unlock()
+	if u == nil {
+		c.cred = "invalid"
+		return false
+	}
+	c.user, c.cred = u, cred
+	return true
+}
+
+func (c *reqCtx) unauthorized() reply {
+	msg := "Authentication credentials were not provided."
+	if c.cred == "invalid" {
+		msg = "Invalid token."
+	}
+	rep := detail(http.StatusUnauthorized, msg)
+	rep.header = http.Header{"Www-Authenticate": {"Token"}}
+	return rep
+}
+
+// handle adapts a handler: it runs under the server lock, then events are
+// published and the reply written.
+func (s *Server) handle(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c := r.Context().Value(ctxKey{}).(*reqCtx)
+		c.r = r
+		s.mu.Lock()
+		rep := h(c)
+		s.mu.Unlock()
+		ctx := context.WithoutCancel(r.Context())
+		if !s.provisionQueues(ctx, c) {
+			rep = detail(http.StatusServiceUnavailable, "Event queue could not be provisioned.")
+		}
+		s.publish(ctx, c.events)
+		writeReply(w, rep)
+	}
+}
+
+// provisionQueues hands queue changes to the provisioner; false when
+// provisioning failed.
+func (s *Server) provisionQueues(ctx context.Context, c *reqCtx) bool {
+	if s.prov == nil {
+		return true
+	}
+	ok := true
+	for _, q := range c.provision {
+		if err := s.prov.ProvisionQueue(ctx, q); err != nil {
+			s.log.Warn("waldurtest: provision queue", "queue", q.Name, "error", err)
+			ok = false
+		}
+	}
+	if rm, isRemover := s.prov.(QueueRemover); isRemover {
+		for _, q := range c.removed {
+			if err := rm.RemoveQueue(ctx, q); err != nil {
+				s.log.Warn("waldurtest: remove queue", "queue", q.Name, "error", err)
+			}
+		}
+	}
+	return ok
+}
+
+func writeReply(w http.ResponseWriter, rep reply) {
+	for k, v := range rep.header {
+		w.Header()[k] = v
+	}
+	if rep.body != nil && w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	status := rep.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	if rep.body != nil {
+		_, _ = w.Write(rep.body)
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
