@@ -260,6 +260,7 @@ const (
 	OfferingUserFieldOffering                  OfferingUserField = "offering"
 	OfferingUserFieldOfferingName              OfferingUserField = "offering_name"
 	OfferingUserFieldOfferingUUID              OfferingUserField = "offering_uuid"
+	OfferingUserFieldRuntimeState              OfferingUserField = "runtime_state"
 	OfferingUserFieldServiceProviderComment    OfferingUserField = "service_provider_comment"
 	OfferingUserFieldServiceProviderCommentURL OfferingUserField = "service_provider_comment_url"
 	OfferingUserFieldState                     OfferingUserField = "state"
@@ -293,6 +294,8 @@ func (e OfferingUserField) Valid() bool {
 	case OfferingUserFieldOfferingName:
 		return true
 	case OfferingUserFieldOfferingUUID:
+		return true
+	case OfferingUserFieldRuntimeState:
 		return true
 	case OfferingUserFieldServiceProviderComment:
 		return true
@@ -1262,15 +1265,18 @@ type OfferingState string
 
 // OfferingUser A Waldur user's account on an offering; holds the site username.
 type OfferingUser struct {
-	Created                   time.Time          `json:"created,omitempty"`
-	CustomerName              string             `json:"customer_name,omitempty"`
-	CustomerUUID              openapi_types.UUID `json:"customer_uuid,omitempty"`
-	HasConsent                bool               `json:"has_consent,omitempty"`
-	IsRestricted              bool               `json:"is_restricted,omitempty"`
-	Modified                  time.Time          `json:"modified,omitempty"`
-	Offering                  string             `json:"offering,omitempty"`
-	OfferingName              string             `json:"offering_name,omitempty"`
-	OfferingUUID              openapi_types.UUID `json:"offering_uuid,omitempty"`
+	Created      time.Time          `json:"created,omitempty"`
+	CustomerName string             `json:"customer_name,omitempty"`
+	CustomerUUID openapi_types.UUID `json:"customer_uuid,omitempty"`
+	HasConsent   bool               `json:"has_consent,omitempty"`
+	IsRestricted bool               `json:"is_restricted,omitempty"`
+	Modified     time.Time          `json:"modified,omitempty"`
+	Offering     string             `json:"offering,omitempty"`
+	OfferingName string             `json:"offering_name,omitempty"`
+	OfferingUUID openapi_types.UUID `json:"offering_uuid,omitempty"`
+
+	// RuntimeState `Active`, `Pending account linking` or `Pending additional validation`.
+	RuntimeState              string             `json:"runtime_state,omitempty"`
 	ServiceProviderComment    string             `json:"service_provider_comment,omitempty"`
 	ServiceProviderCommentURL string             `json:"service_provider_comment_url,omitempty"`
 	State                     OfferingUserState  `json:"state,omitempty"`
@@ -8003,8 +8009,6 @@ type MarketplaceComponentUsagesSetUsageResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
-	// JSON409 the response for an HTTP 409 `application/json` response
-	JSON409 *InvalidState
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -8029,11 +8033,6 @@ func (r MarketplaceComponentUsagesSetUsageResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r MarketplaceComponentUsagesSetUsageResponse) GetJSON404() *NotFound {
 	return r.JSON404
-}
-
-// GetJSON409 returns the response for an HTTP 409 `application/json` response
-func (r MarketplaceComponentUsagesSetUsageResponse) GetJSON409() *InvalidState {
-	return r.JSON409
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -10664,8 +10663,6 @@ type MarketplaceProviderResourcesSetLimitsResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
-	// JSON409 the response for an HTTP 409 `application/json` response
-	JSON409 *InvalidState
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -10695,11 +10692,6 @@ func (r MarketplaceProviderResourcesSetLimitsResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r MarketplaceProviderResourcesSetLimitsResponse) GetJSON404() *NotFound {
 	return r.JSON404
-}
-
-// GetJSON409 returns the response for an HTTP 409 `application/json` response
-func (r MarketplaceProviderResourcesSetLimitsResponse) GetJSON409() *InvalidState {
-	return r.JSON409
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -13424,13 +13416,6 @@ func ParseMarketplaceComponentUsagesSetUsageResponse(rsp *http.Response) (*Marke
 		}
 		response.JSON404 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest InvalidState
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON409 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -15876,13 +15861,6 @@ func ParseMarketplaceProviderResourcesSetLimitsResponse(rsp *http.Response) (*Ma
 			return nil, err
 		}
 		response.JSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest InvalidState
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests

@@ -13,14 +13,24 @@
 // items marked `x-waldur-drift-ignore` with a reason, are reported as notes instead
 // of errors. Error responses (4xx, 5xx) are ours alone and are not compared.
 //
+//	ctx := context.Background()
 //	ours, err := drift.Load(ctx, "openapi/waldur.yaml", drift.LoadOptions{})
-//	if err != nil { ... }
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	server, err := drift.Load(ctx, "https://waldur.example.org/api/schema/",
 //		drift.LoadOptions{Token: os.Getenv("WALDUR_API_TOKEN")})
-//	if err != nil { ... }
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	report := drift.Compare(ours, server)
 //	for _, f := range report.Findings {
 //		fmt.Println(f)
 //	}
-//	if report.Errors() > 0 { os.Exit(1) }
+//	if report.Errors() > 0 {
+//		os.Exit(1)
+//	}
+//
+// A difference inside a schema that several operations share is reported once, under
+// the first operation (in path order) that uses it.
 package drift
