@@ -382,6 +382,9 @@ type state struct {
 	logs          table[agentLog]
 	pats          table[pat]
 
+	defCustomer *customer
+	defProject  *project
+
 	tokens           map[string]*user
 	ordersByOffering map[uuid.UUID][]*order
 	ordersByState    map[offState]map[*order]struct{}

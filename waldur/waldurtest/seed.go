@@ -40,7 +40,7 @@ type CustomerSpec struct {
 // ProjectSpec describes a project of a customer.
 type ProjectSpec struct {
 	UUID        uuid.UUID
-	Customer    uuid.UUID // default: the default customer
+	Customer    uuid.UUID // default: the default customer, made on first use
 	Name        string    // default "Project <n>"
 	Slug        string
 	Description string
@@ -237,8 +237,8 @@ func (s *Server) AddCustomer(spec CustomerSpec) uuid.UUID {
 	return s.addCustomerLocked(spec).UUID
 }
 
-// customerOrDefault returns the customer id names, or the first customer
-// (made on demand) for the zero id.
+// customerOrDefault returns the customer id names, or for the zero id the
+// default customer, made on first use.
 func (s *Server) customerOrDefault(id uuid.UUID) *customer {
 	if id != uuid.Nil {
 		cu := s.st.customers.get(id)
@@ -247,10 +247,10 @@ func (s *Server) customerOrDefault(id uuid.UUID) *customer {
 		}
 		return cu
 	}
-	if len(s.st.customers.list) == 0 {
-		return s.addCustomerLocked(CustomerSpec{Name: "Default customer", Slug: "default-customer"})
+	if s.st.defCustomer == nil {
+		s.st.defCustomer = s.addCustomerLocked(CustomerSpec{Name: "Default customer", Slug: "default-customer"})
 	}
-	return s.st.customers.list[0]
+	return s.st.defCustomer
 }
 
 func (s *Server) addProjectLocked(spec ProjectSpec) *project {
@@ -279,10 +279,10 @@ func (s *Server) projectOrDefault(id uuid.UUID) *project {
 		}
 		return p
 	}
-	if len(s.st.projects.list) == 0 {
-		return s.addProjectLocked(ProjectSpec{Name: "Default project", Slug: "default-project"})
+	if s.st.defProject == nil {
+		s.st.defProject = s.addProjectLocked(ProjectSpec{Name: "Default project", Slug: "default-project"})
 	}
-	return s.st.projects.list[0]
+	return s.st.defProject
 }
 
 // AddProjectMember gives a user a role in a project ("PROJECT.MEMBER" when
