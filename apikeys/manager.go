@@ -94,8 +94,8 @@ type Manager struct {
 	cache    *cache[*keyState]     // nil when disabled
 	neg      *cache[struct{}]      // nil when disabled
 	limiters *cache[*limiterState] // always on: rate limits must hold without the record cache
-	flight singleflight.Group
-	used   pendingUse
+	flight   singleflight.Group
+	used     pendingUse
 }
 
 // New returns a Manager for cfg.

@@ -153,7 +153,7 @@ func identityOf(r *Record) Identity {
 
 // HasScopes reports whether the identity grants every one of the required
 // scopes (see ScopeGrants).
-func (id *Identity) HasScopes(required ...string) bool {
+func (id Identity) HasScopes(required ...string) bool {
 	return hasScopes(id.Scopes, required)
 }
 

@@ -87,12 +87,12 @@ type Result struct {
 }
 
 // Valid reports whether the request may proceed.
-func (r *Result) Valid() bool { return r.Reason == ReasonValid }
+func (r Result) Valid() bool { return r.Reason == ReasonValid }
 
 // Err returns nil for a valid result and otherwise the sentinel error for
 // its reason (ErrMalformed, ErrNotFound, ErrExpired, ErrRevoked,
 // ErrRateLimited, ErrScopeMissing).
-func (r *Result) Err() error { return r.Reason.Err() }
+func (r Result) Err() error { return r.Reason.Err() }
 
 // Err returns the sentinel error for r, or nil for ReasonValid.
 func (r Reason) Err() error {
