@@ -37,7 +37,7 @@ type Harness struct {
 
 // base is a fixed, microsecond-aligned instant, so round trips through
 // stores that keep microseconds compare equal.
-var base = time.Date(2026, 8, 14, 9, 30, 0, 123456000, time.UTC)
+func base() time.Time { return time.Date(2026, 8, 14, 9, 30, 0, 123456000, time.UTC) }
 
 // Run runs the conformance suite as subtests of t.
 func Run(t *testing.T, h Harness) {
@@ -95,16 +95,16 @@ func assertSame(t *testing.T, want, got apikeys.Record) {
 func testRoundTrip(t *testing.T, h Harness) {
 	ctx := context.Background()
 	s := h.New(t)
-	full := record(t, base)
+	full := record(t, base())
 	full.Name = "CI pipeline ✓"
 	full.ClientID = "llm_gw_42-1"
 	full.Binding = apikeys.Binding{CustomerUUID: uuid.New(), ProjectUUID: uuid.New(), OfferingUUID: uuid.New(), ResourceUUID: uuid.New()}
 	full.Scopes = []string{"orders:read", "usage:*"}
 	full.Metadata = map[string]string{"tier": "gold", "quote": `"x"`}
 	full.RateLimit = apikeys.RateLimit{PerSecond: 2.5, Burst: 10}
-	full.ExpiresAt = base.Add(90 * 24 * time.Hour)
+	full.ExpiresAt = base().Add(90 * 24 * time.Hour)
 	full.RotatedFrom = newID(t)
-	bare := record(t, base.Add(time.Second))
+	bare := record(t, base().Add(time.Second))
 
 	for _, r := range []apikeys.Record{full, bare} {
 		require.NoError(t, s.Create(ctx, r))
@@ -117,9 +117,9 @@ func testRoundTrip(t *testing.T, h Harness) {
 func testDuplicate(t *testing.T, h Harness) {
 	ctx := context.Background()
 	s := h.New(t)
-	r := record(t, base)
+	r := record(t, base())
 	require.NoError(t, s.Create(ctx, r))
-	other := record(t, base.Add(time.Hour))
+	other := record(t, base().Add(time.Hour))
 	other.ID = r.ID
 	other.Name = "impostor"
 	assert.ErrorIs(t, s.Create(ctx, other), apikeys.ErrDuplicate)
@@ -133,9 +133,9 @@ func testNotFound(t *testing.T, h Harness) {
 	s := h.New(t)
 	_, err := s.Get(ctx, newID(t))
 	assert.ErrorIs(t, err, apikeys.ErrNotFound)
-	assert.ErrorIs(t, s.Revoke(ctx, newID(t), base), apikeys.ErrNotFound)
-	assert.ErrorIs(t, s.Rotate(ctx, newID(t), record(t, base), base), apikeys.ErrNotFound)
-	assert.NoError(t, s.TouchLastUsed(ctx, map[string]time.Time{newID(t): base}), "unknown ids are skipped")
+	assert.ErrorIs(t, s.Revoke(ctx, newID(t), base()), apikeys.ErrNotFound)
+	assert.ErrorIs(t, s.Rotate(ctx, newID(t), record(t, base()), base()), apikeys.ErrNotFound)
+	assert.NoError(t, s.TouchLastUsed(ctx, map[string]time.Time{newID(t): base()}), "unknown ids are skipped")
 }
 
 func testList(t *testing.T, h Harness) {
@@ -143,7 +143,7 @@ func testList(t *testing.T, h Harness) {
 	s := h.New(t)
 	p1, p2, r1, r2, off := uuid.New(), uuid.New(), uuid.New(), uuid.New(), uuid.New()
 	mk := func(i int, project, resource uuid.UUID, client string) apikeys.Record {
-		r := record(t, base.Add(time.Duration(i)*time.Minute))
+		r := record(t, base().Add(time.Duration(i)*time.Minute))
 		r.Binding = apikeys.Binding{ProjectUUID: project, ResourceUUID: resource, OfferingUUID: off}
 		r.ClientID = client
 		require.NoError(t, s.Create(ctx, r))
@@ -154,7 +154,7 @@ func testList(t *testing.T, h Harness) {
 	a := mk(0, p1, r1, "a-1")
 	b := mk(1, p1, r1, "a-2")
 	d := mk(3, p2, uuid.Nil, "")
-	require.NoError(t, s.Revoke(ctx, b.ID, base.Add(time.Hour)))
+	require.NoError(t, s.Revoke(ctx, b.ID, base().Add(time.Hour)))
 
 	ids := func(f apikeys.Filter) []string {
 		recs, err := s.List(ctx, f)
@@ -187,9 +187,9 @@ func testList(t *testing.T, h Harness) {
 func testRevoke(t *testing.T, h Harness) {
 	ctx := context.Background()
 	s := h.New(t)
-	r := record(t, base)
+	r := record(t, base())
 	require.NoError(t, s.Create(ctx, r))
-	first := base.Add(time.Hour)
+	first := base().Add(time.Hour)
 	require.NoError(t, s.Revoke(ctx, r.ID, first))
 	require.NoError(t, s.Revoke(ctx, r.ID, first.Add(time.Hour)), "revoking twice succeeds")
 	got, err := s.Get(ctx, r.ID)
@@ -200,12 +200,12 @@ func testRevoke(t *testing.T, h Harness) {
 func testRotate(t *testing.T, h Harness) {
 	ctx := context.Background()
 	s := h.New(t)
-	old := record(t, base)
+	old := record(t, base())
 	old.Scopes = []string{"a"}
 	require.NoError(t, s.Create(ctx, old))
-	next := record(t, base.Add(time.Minute))
+	next := record(t, base().Add(time.Minute))
 	next.RotatedFrom = old.ID
-	grace := base.Add(24 * time.Hour)
+	grace := base().Add(24 * time.Hour)
 	require.NoError(t, s.Rotate(ctx, old.ID, next, grace))
 
 	gotOld, err := s.Get(ctx, old.ID)
@@ -218,24 +218,24 @@ func testRotate(t *testing.T, h Harness) {
 	assertSame(t, next, gotNext)
 
 	t.Run("already rotated", func(t *testing.T) {
-		again := record(t, base)
+		again := record(t, base())
 		assert.ErrorIs(t, s.Rotate(ctx, old.ID, again, grace), apikeys.ErrRotated)
 		_, err := s.Get(ctx, again.ID)
 		assert.ErrorIs(t, err, apikeys.ErrNotFound, "a failed rotation creates nothing")
 	})
 	t.Run("revoked", func(t *testing.T) {
-		r := record(t, base)
+		r := record(t, base())
 		require.NoError(t, s.Create(ctx, r))
-		require.NoError(t, s.Revoke(ctx, r.ID, base))
-		n := record(t, base)
+		require.NoError(t, s.Revoke(ctx, r.ID, base()))
+		n := record(t, base())
 		assert.ErrorIs(t, s.Rotate(ctx, r.ID, n, grace), apikeys.ErrRevoked)
 		_, err := s.Get(ctx, n.ID)
 		assert.ErrorIs(t, err, apikeys.ErrNotFound)
 	})
 	t.Run("successor id taken", func(t *testing.T) {
-		r := record(t, base)
+		r := record(t, base())
 		require.NoError(t, s.Create(ctx, r))
-		n := record(t, base)
+		n := record(t, base())
 		n.ID = next.ID
 		assert.ErrorIs(t, s.Rotate(ctx, r.ID, n, grace), apikeys.ErrDuplicate)
 		got, err := s.Get(ctx, r.ID)
@@ -247,18 +247,18 @@ func testRotate(t *testing.T, h Harness) {
 func testRotateConcurrent(t *testing.T, h Harness) {
 	ctx := context.Background()
 	s := h.New(t)
-	old := record(t, base)
+	old := record(t, base())
 	require.NoError(t, s.Create(ctx, old))
 	const n = 4
 	errs := make([]error, n)
 	nexts := make([]apikeys.Record, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		nexts[i] = record(t, base)
+		nexts[i] = record(t, base())
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.Rotate(ctx, old.ID, nexts[i], base.Add(time.Hour))
+			errs[i] = s.Rotate(ctx, old.ID, nexts[i], base().Add(time.Hour))
 		}()
 	}
 	wg.Wait()
@@ -279,12 +279,12 @@ func testRotateConcurrent(t *testing.T, h Harness) {
 func testTouch(t *testing.T, h Harness) {
 	ctx := context.Background()
 	s := h.New(t)
-	a, b := record(t, base), record(t, base)
+	a, b := record(t, base()), record(t, base())
 	require.NoError(t, s.Create(ctx, a))
 	require.NoError(t, s.Create(ctx, b))
-	t1 := base.Add(time.Minute)
+	t1 := base().Add(time.Minute)
 	require.NoError(t, s.TouchLastUsed(ctx, map[string]time.Time{a.ID: t1, b.ID: t1}))
-	require.NoError(t, s.TouchLastUsed(ctx, map[string]time.Time{a.ID: t1.Add(time.Minute), b.ID: base}))
+	require.NoError(t, s.TouchLastUsed(ctx, map[string]time.Time{a.ID: t1.Add(time.Minute), b.ID: base()}))
 	ga, err := s.Get(ctx, a.ID)
 	require.NoError(t, err)
 	gb, err := s.Get(ctx, b.ID)
@@ -297,7 +297,7 @@ func testCanceled(t *testing.T, h Harness) {
 	s := h.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	r := record(t, base)
+	r := record(t, base())
 	assert.Error(t, s.Create(ctx, r))
 	_, err := s.Get(ctx, r.ID)
 	assert.Error(t, err)
@@ -308,7 +308,7 @@ func testCanceled(t *testing.T, h Harness) {
 // testManager runs the Manager's whole life cycle on the store.
 func testManager(t *testing.T, h Harness) {
 	ctx := context.Background()
-	now := base
+	now := base()
 	m, err := apikeys.New(apikeys.Config{Store: h.New(t), Now: func() time.Time { return now }, CacheSize: -1, NegativeCacheSize: -1})
 	require.NoError(t, err)
 	res := uuid.New()
