@@ -234,6 +234,7 @@ func (s *Server) renderOfferingUser(ou *offeringUser) waldurapi.OfferingUser {
 		User: s.objURL("users", u.UUID), UserUUID: u.UUID, UserUsername: u.Username, UserFullName: u.FullName,
 		UserEmail: u.Email, Offering: s.objURL("marketplace-provider-offerings", off.UUID), OfferingUUID: off.UUID,
 		OfferingName: off.Name, Username: strPtrOrNil(ou.Username), State: waldurapi.OfferingUserState(ou.State),
+		RuntimeState: ou.RuntimeState,
 		IsRestricted: ou.IsRestricted, HasConsent: ou.HasConsent, ServiceProviderComment: ou.Comment,
 		ServiceProviderCommentURL: ou.CommentURL, Created: ou.Created, Modified: ou.Modified,
 	}

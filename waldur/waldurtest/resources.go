@@ -123,9 +123,6 @@ func (s *Server) resourceSetLimits(c *reqCtx) reply {
 	if !ok {
 		return rep
 	}
-	if r.State == resTerminated {
-		return c.invalidState(resCreating, resOK, resErred, resUpdating, resTerminating)
-	}
 	var body struct {
 		Limits map[string]int64 `json:"limits"`
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/gsv-platform/waldur-agent-go/waldur"
 	"github.com/gsv-platform/waldur-agent-go/waldur/waldurtest"
 )
 
@@ -192,4 +193,23 @@ func TestCloseIsIdempotentForNewServer(t *testing.T) {
 	r := call(t, s, "GET", "/api/users/me/", nil)
 	assert.Equal(t, 200, r.status)
 	s.Close()
+}
+
+// TestPackageDocSnippet is the snippet of the package documentation.
+func TestPackageDocSnippet(t *testing.T) {
+	s := waldurtest.NewServer(t) // closed when the test ends
+	offering := s.AddOffering(waldurtest.OfferingSpec{
+		Components: []waldurtest.ComponentSpec{{Type: "cpu", BillingType: "limit"}},
+	})
+	order := s.AddOrder(waldurtest.OrderSpec{Offering: offering, Limits: map[string]int64{"cpu": 100}})
+
+	// The code under test talks to s.URL() with s.Token(); here it is a
+	// client the server made.
+	c := s.Client()
+	require.NoError(t, c.Orders.Approve(t.Context(), order))
+	require.NoError(t, c.Orders.SetDone(t.Context(), order))
+
+	o, _ := s.Order(order)
+	assert.Equal(t, waldur.OrderStateDone, o.State)
+	assert.Equal(t, []string{"approve_by_provider", "set_state_done"}, s.Transitions(order))
 }

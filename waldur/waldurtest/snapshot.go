@@ -49,42 +49,42 @@ func get[T, W any](s *Server, t func() *table[T], id uuid.UUID, render func(*T) 
 }
 
 // Order returns an order as GET /api/marketplace-orders/{uuid}/ would.
-func (s *Server) Order(id uuid.UUID) (waldurapi.Order, bool) {
+func (s *Server) Order(id uuid.UUID) (waldur.Order, bool) {
 	return get(s, func() *table[order] { return &s.st.orders }, id, s.renderOrder)
 }
 
 // Orders returns all orders, oldest first.
-func (s *Server) Orders() []waldurapi.Order {
+func (s *Server) Orders() []waldur.Order {
 	return snapshot(s, func() []*order { return s.st.orders.list }, s.renderOrder)
 }
 
 // Resource returns a resource as GET /api/marketplace-provider-resources/{uuid}/ would.
-func (s *Server) Resource(id uuid.UUID) (waldurapi.Resource, bool) {
+func (s *Server) Resource(id uuid.UUID) (waldur.Resource, bool) {
 	return get(s, func() *table[resource] { return &s.st.resources }, id, s.renderResource)
 }
 
 // Resources returns all resources, oldest first.
-func (s *Server) Resources() []waldurapi.Resource {
+func (s *Server) Resources() []waldur.Resource {
 	return snapshot(s, func() []*resource { return s.st.resources.list }, s.renderResource)
 }
 
 // Offering returns an offering as GET /api/marketplace-provider-offerings/{uuid}/ would.
-func (s *Server) Offering(id uuid.UUID) (waldurapi.ProviderOffering, bool) {
+func (s *Server) Offering(id uuid.UUID) (waldur.ProviderOffering, bool) {
 	return get(s, func() *table[offering] { return &s.st.offerings }, id, s.renderOffering)
 }
 
 // OfferingUser returns an offering user.
-func (s *Server) OfferingUser(id uuid.UUID) (waldurapi.OfferingUser, bool) {
+func (s *Server) OfferingUser(id uuid.UUID) (waldur.OfferingUser, bool) {
 	return get(s, func() *table[offeringUser] { return &s.st.offeringUsers }, id, s.renderOfferingUser)
 }
 
 // OfferingUsers returns all offering users, oldest first.
-func (s *Server) OfferingUsers() []waldurapi.OfferingUser {
+func (s *Server) OfferingUsers() []waldur.OfferingUser {
 	return snapshot(s, func() []*offeringUser { return s.st.offeringUsers.list }, s.renderOfferingUser)
 }
 
 // ComponentUsages returns all usage records, oldest first.
-func (s *Server) ComponentUsages() []waldurapi.ComponentUsage {
+func (s *Server) ComponentUsages() []waldur.ComponentUsage {
 	return snapshot(s, func() []*componentUsage { return s.st.usages.list }, s.renderUsage)
 }
 
@@ -108,12 +108,12 @@ func (s *Server) UserUsages() []UserUsage {
 }
 
 // APIKey returns the status of a resource API key.
-func (s *Server) APIKey(id uuid.UUID) (waldurapi.ResourceAPIKey, bool) {
+func (s *Server) APIKey(id uuid.UUID) (waldur.ResourceAPIKey, bool) {
 	return get(s, func() *table[apiKey] { return &s.st.apiKeys }, id, s.renderAPIKey)
 }
 
 // APIKeys returns the status of all resource API keys, oldest first.
-func (s *Server) APIKeys() []waldurapi.ResourceAPIKey {
+func (s *Server) APIKeys() []waldur.ResourceAPIKey {
 	return snapshot(s, func() []*apiKey { return s.st.apiKeys.list }, s.renderAPIKey)
 }
 
@@ -124,18 +124,18 @@ func (s *Server) APIKeySecret(id uuid.UUID) (string, bool) {
 }
 
 // Identities returns all agent identities, oldest first.
-func (s *Server) Identities() []waldurapi.AgentIdentity {
+func (s *Server) Identities() []waldur.AgentIdentity {
 	return snapshot(s, func() []*identity { return s.st.identities.list }, s.renderIdentity)
 }
 
 // Services returns all agent services, oldest first.
-func (s *Server) Services() []waldurapi.AgentService {
+func (s *Server) Services() []waldur.AgentService {
 	return snapshot(s, func() []*service { return s.st.services.list }, s.renderService)
 }
 
 // Processors returns all agent processors, oldest first; last_run is the
 // heartbeat.
-func (s *Server) Processors() []waldurapi.AgentProcessor {
+func (s *Server) Processors() []waldur.AgentProcessor {
 	return snapshot(s, func() []*processor { return s.st.processors.list }, s.renderProcessor)
 }
 
@@ -145,6 +145,6 @@ func (s *Server) Logs() []waldurapi.SiteAgentLog {
 }
 
 // EventSubscriptions returns the legacy event subscriptions, oldest first.
-func (s *Server) EventSubscriptions() []waldurapi.EventSubscription {
+func (s *Server) EventSubscriptions() []waldur.EventSubscription {
 	return snapshot(s, func() []*subscription { return s.st.subscriptions.list }, s.renderSubscription)
 }

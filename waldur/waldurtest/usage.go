@@ -85,9 +85,6 @@ func (s *Server) setUsage(c *reqCtx) reply {
 	if !ok || r == nil {
 		return fieldError("resource", fmt.Sprintf("Object with uuid=%s does not exist.", *b.Resource))
 	}
-	if r.State == resTerminated {
-		return c.invalidState(resCreating, resOK, resErred, resUpdating, resTerminating)
-	}
 	date := c.now
 	if b.Date != nil {
 		t, ok := parseTime(*b.Date)
