@@ -2,6 +2,8 @@ package waldur
 
 import (
 	"context"
+	"errors"
+	"net"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -25,7 +27,9 @@ const (
 // Which requests are retried: GET, HEAD, PUT, DELETE and OPTIONS, and any
 // request whose context went through [WithRetrySafe]. Which failures: network
 // errors (a refused or reset connection, a timeout), 429 Too Many Requests and
-// 5xx other than 501 Not Implemented.
+// 5xx other than 501 Not Implemented. Any request, a POST included, is also
+// retried when the connection could not be established at all, since then
+// nothing reached the server.
 //
 // How long to wait: a 429 or 503 with a Retry-After header (seconds or an HTTP
 // date) waits exactly that long, never less. When Retry-After exceeds MaxWait
@@ -133,7 +137,7 @@ func (r *retryer) checkRetry(ctx context.Context, resp *http.Response, err error
 		return false, nil
 	}
 	st := stateFrom(ctx)
-	if st == nil || !st.retryable {
+	if st == nil || !(st.retryable || isDialError(err)) {
 		return false, nil
 	}
 	var reason slog.Attr
@@ -163,6 +167,13 @@ func (r *retryer) checkRetry(ctx context.Context, resp *http.Response, err error
 			slog.Int("attempt", st.attempts), reason)
 	}
 	return true, nil
+}
+
+// isDialError reports a failure to connect: the request never reached the
+// server, so even a POST can be sent again.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // backoff is retryablehttp's Backoff; attempt counts retries so far.

@@ -2,9 +2,12 @@ package waldur
 
 import (
 	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -278,4 +281,32 @@ func FuzzParseRetryAfter(f *testing.F) {
 			t.Fatalf("parseRetryAfter(%q) = %v, false", s, d)
 		}
 	})
+}
+
+func TestPOSTRetriedWhenConnectionCannotBeEstablished(t *testing.T) {
+	var dials atomic.Int32
+	hc := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			return nil, &net.OpError{Op: "dial", Net: network, Err: errors.New("connection refused")}
+		},
+	}}
+	w := &waitRecorder{}
+	c, err := NewClient("http://waldur.invalid", w.option(), WithHTTPClient(hc), WithRetryPolicy(RetryPolicy{MaxRetries: 2}))
+	require.NoError(t, err)
+	err = doCall(t, context.Background(), c, http.MethodPost, `{"x": 1}`)
+	require.Error(t, err)
+	assert.Equal(t, int32(3), dials.Load())
+	assert.True(t, IsTransient(err))
+	assert.Len(t, w.recorded(), 2)
+}
+
+func TestPOSTNotRetriedAfterConnectionReset(t *testing.T) {
+	f := &flaky{fails: []failure{{reset: true}}}
+	c, _ := newTestClient(t, f)
+	err := doCall(t, context.Background(), c, http.MethodPost, `{"x": 1}`)
+	require.Error(t, err)
+	assert.Equal(t, 1, f.count(), "the server may have acted on it")
+	assert.True(t, IsTransient(err))
+	assert.True(t, strings.HasPrefix(err.Error(), "waldur: POST /api/marketplace-orders/x/: "), err.Error())
 }

@@ -73,3 +73,9 @@ func stringsReader(s string) io.Reader { return strings.NewReader(s) }
 func containsString(s, sub string) bool { return strings.Contains(s, sub) }
 
 func parseQuery(q string) (url.Values, error) { return url.ParseQuery(q) }
+
+func newBenchServer(b *testing.B, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	b.Cleanup(srv.Close)
+	return srv.URL
+}
