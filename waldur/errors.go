@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -283,7 +284,7 @@ func IsRateLimited(err error) bool { return statusOf(err) == http.StatusTooManyR
 
 // IsTransient reports whether retrying the call later may succeed: a network
 // error or timeout, a 5xx other than 501, or a 429. A cancelled context is not
-// transient. The client has already retried what it safely could, so this is
+// transient, nor is a certificate that fails verification. The client has already retried what it safely could, so this is
 // for callers deciding whether to try again later (requeue an event, wait for
 // the next reconciliation).
 func IsTransient(err error) bool {
@@ -302,6 +303,14 @@ func IsTransient(err error) bool {
 	var te *transportError
 	if errors.As(err, &te) {
 		return !isPermanentTransportError(te.err)
+	}
+	// Errors of Client.Do and Client.Raw come straight from net/http.
+	var (
+		ue *url.Error
+		ne net.Error
+	)
+	if errors.As(err, &ue) || errors.As(err, &ne) {
+		return !isPermanentTransportError(err)
 	}
 	return false
 }

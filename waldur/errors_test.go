@@ -3,11 +3,13 @@ package waldur
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -140,6 +142,9 @@ func TestErrorHelpers(t *testing.T) {
 		{"deadline transient", &transportError{"GET", "/", context.DeadlineExceeded}, IsTransient, true},
 		{"canceled transient", &transportError{"GET", "/", context.Canceled}, IsTransient, false},
 		{"other transient", errors.New("boom"), IsTransient, false},
+		{"raw net/http error transient", &url.Error{Op: "Get", URL: "http://w/", Err: io.ErrUnexpectedEOF}, IsTransient, true},
+		{"raw cancelled transient", &url.Error{Op: "Get", URL: "http://w/", Err: context.Canceled}, IsTransient, false},
+		{"certificate transient", &transportError{"GET", "/", x509.UnknownAuthorityError{}}, IsTransient, false},
 		{"nil transient", nil, IsTransient, false},
 		{"nil not found", nil, IsNotFound, false},
 	}

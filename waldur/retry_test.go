@@ -240,8 +240,14 @@ func TestRetryStopsWhenContextIsCancelled(t *testing.T) {
 	c, _ := newTestClient(t, h)
 	err := doCall(t, ctx, c, http.MethodGet, "")
 	require.Error(t, err)
-	assert.LessOrEqual(t, n.Load(), int32(3))
-	assert.False(t, IsTransient(err), "cancellation is the caller's decision, not a transient failure: %v", err)
+	assert.Equal(t, int32(2), n.Load(), "no attempt after cancellation")
+
+	// Cancelled before the call: nothing is sent, and the error is not
+	// transient, since cancelling is the caller's decision.
+	err = doCall(t, ctx, c, http.MethodGet, "")
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.False(t, IsTransient(err), "%v", err)
+	assert.Equal(t, int32(2), n.Load())
 }
 
 func TestParseRetryAfter(t *testing.T) {
