@@ -3,10 +3,10 @@ package waldur
 import (
 	"context"
 	"errors"
-	"net"
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
