@@ -38,6 +38,12 @@ func (s *Server) record(c Call) {
 	defer s.mu.Unlock()
 	s.callCount[c.OperationID]++
 	s.calls = append(s.calls, c)
+	if s.callLimit > 0 && len(s.calls) >= 2*s.callLimit {
+		// Trim in bulk so that recording stays amortised O(1).
+		n := copy(s.calls, s.calls[len(s.calls)-s.callLimit:])
+		clear(s.calls[n:])
+		s.calls = s.calls[:n]
+	}
 }
 
 // Calls returns the recorded calls, oldest first.

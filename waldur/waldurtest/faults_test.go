@@ -142,3 +142,14 @@ func TestCallLog(t *testing.T) {
 	assert.Empty(t, s.Calls())
 	assert.Zero(t, s.CallCount("marketplace_orders_list"))
 }
+
+func TestCallLogLimit(t *testing.T) {
+	s := waldurtest.NewServer(t, waldurtest.WithCallLogLimit(3))
+	for range 10 {
+		call(t, s, "GET", "/api/users/me/", nil)
+	}
+	calls := s.Calls()
+	assert.GreaterOrEqual(t, len(calls), 3)
+	assert.Less(t, len(calls), 6)
+	assert.Equal(t, 10, s.CallCount("users_me_retrieve"), "counting is not limited")
+}

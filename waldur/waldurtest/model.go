@@ -386,6 +386,7 @@ type state struct {
 	defProject  *project
 
 	tokens           map[string]*user
+	expired          map[string]bool
 	ordersByOffering map[uuid.UUID][]*order
 	ordersByState    map[offState]map[*order]struct{}
 }
@@ -412,6 +413,7 @@ func newState() *state {
 		logs:             newTable[agentLog](),
 		pats:             newTable[pat](),
 		tokens:           map[string]*user{},
+		expired:          map[string]bool{},
 		ordersByOffering: map[uuid.UUID][]*order{},
 		ordersByState:    map[offState]map[*order]struct{}{},
 	}

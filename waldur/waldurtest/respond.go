@@ -45,12 +45,20 @@ func marshal(v any) []byte {
 	return hexUUIDs(b)
 }
 
-// hexUUIDs rewrites, in place, JSON strings holding a hyphenated UUID to the
-// 32-hex form.
+// hexUUIDs rewrites, in place, JSON strings that are exactly a hyphenated
+// UUID to the 32-hex form. It walks the document's strings so that quotes
+// inside strings are never taken for string starts.
 func hexUUIDs(b []byte) []byte {
 	w := 0
 	for i := 0; i < len(b); {
-		if b[i] == '"' && i+37 < len(b) && b[i+37] == '"' && isHyphenated(b[i+1:i+37]) {
+		if b[i] != '"' {
+			b[w] = b[i]
+			w++
+			i++
+			continue
+		}
+		// b[i] opens a string.
+		if i+37 < len(b) && b[i+37] == '"' && isHyphenated(b[i+1:i+37]) {
 			b[w] = '"'
 			w++
 			for _, ch := range b[i+1 : i+37] {
@@ -64,9 +72,25 @@ func hexUUIDs(b []byte) []byte {
 			i += 38
 			continue
 		}
+		// Copy the string through its closing quote, minding escapes.
 		b[w] = b[i]
 		w++
 		i++
+		for i < len(b) {
+			ch := b[i]
+			b[w] = ch
+			w++
+			i++
+			if ch == '\\' && i < len(b) {
+				b[w] = b[i]
+				w++
+				i++
+				continue
+			}
+			if ch == '"' {
+				break
+			}
+		}
 	}
 	return b[:w]
 }

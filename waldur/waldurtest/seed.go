@@ -177,9 +177,7 @@ func orDefault(v, def string) string {
 // publishes the events f produced.
 func (s *Server) seed(f func(c *reqCtx)) {
 	c := &reqCtx{s: s, now: s.now()}
-	s.mu.Lock()
-	f(c)
-	s.mu.Unlock()
+	s.locked(func(c *reqCtx) reply { f(c); return reply{} }, c)
 	s.publish(context.Background(), c.events)
 }
 
@@ -212,6 +210,17 @@ func (s *Server) UserToken(id uuid.UUID) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.mustUser(id).Token
+}
+
+// ExpireToken makes a DRF token or PAT fail with 401 "Token has expired.",
+// as Waldur answers once a token outlived its lifetime.
+func (s *Server) ExpireToken(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.st.tokens[token] == nil {
+		panic("waldurtest: ExpireToken: unknown token")
+	}
+	s.st.expired[token] = true
 }
 
 func (s *Server) mustUser(id uuid.UUID) *user {

@@ -35,6 +35,7 @@ type Server struct {
 
 	invalidStatus int
 	disabled      map[string]bool
+	callLimit     int
 
 	mu        sync.Mutex
 	st        *state
@@ -61,6 +62,7 @@ type config struct {
 	invalidStatus int
 	disabled      []string
 	faults        Faults
+	callLimit     int
 }
 
 // WithToken sets the DRF token of the default provider user (40 hex digits in
@@ -112,6 +114,11 @@ func WithLegacyWaldur() Option {
 	return func(c *config) { c.disabled = append(c.disabled, operationsSince81()...) }
 }
 
+// WithCallLogLimit keeps only about the last n calls in the call log, for
+// long benchmarks; CallCount still counts every call. Zero (the default) keeps
+// all.
+func WithCallLogLimit(n int) Option { return func(c *config) { c.callLimit = max(n, 0) } }
+
 // WithFaults starts the server with fault injection configured; see SetFaults.
 func WithFaults(f Faults) Option { return func(c *config) { c.faults = f } }
 
@@ -139,6 +146,7 @@ func New(opts ...Option) *Server {
 		callCount:     map[string]int{},
 		faultN:        map[string]uint64{},
 		faults:        cfg.faults,
+		callLimit:     cfg.callLimit,
 	}
 	for _, id := range cfg.disabled {
 		s.disabled[id] = true
@@ -305,9 +313,14 @@ func (s *Server) authenticate(r *http.Request, c *reqCtx) bool {
 	}
 	s.mu.Lock()
 	u := s.st.tokens[cred]
+	expired := s.st.expired[cred]
 	s.mu.Unlock()
-	if u == nil {
+	switch {
+	case u == nil:
 		c.cred = "invalid"
+		return false
+	case expired:
+		c.cred = "expired"
 		return false
 	}
 	c.user, c.cred = u, cred
@@ -316,8 +329,11 @@ func (s *Server) authenticate(r *http.Request, c *reqCtx) bool {
 
 func (c *reqCtx) unauthorized() reply {
 	msg := "Authentication credentials were not provided."
-	if c.cred == "invalid" {
+	switch c.cred {
+	case "invalid":
 		msg = "Invalid token."
+	case "expired":
+		msg = "Token has expired."
 	}
 	rep := detail(http.StatusUnauthorized, msg)
 	rep.header = http.Header{"Www-Authenticate": {"Token"}}
@@ -330,9 +346,7 @@ func (s *Server) handle(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c := r.Context().Value(ctxKey{}).(*reqCtx)
 		c.r = r
-		s.mu.Lock()
-		rep := h(c)
-		s.mu.Unlock()
+		rep := s.locked(h, c)
 		ctx := context.WithoutCancel(r.Context())
 		if !s.provisionQueues(ctx, c) {
 			rep = detail(http.StatusServiceUnavailable, "Event queue could not be provisioned.")
@@ -340,6 +354,13 @@ func (s *Server) handle(h handlerFunc) http.HandlerFunc {
 		s.publish(ctx, c.events)
 		writeReply(w, rep)
 	}
+}
+
+// locked runs h under the server lock, releasing it even if h panics.
+func (s *Server) locked(h handlerFunc, c *reqCtx) reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return h(c)
 }
 
 // provisionQueues hands queue changes to the provisioner; false when

@@ -213,3 +213,13 @@ func TestPackageDocSnippet(t *testing.T) {
 	assert.Equal(t, waldur.OrderStateDone, o.State)
 	assert.Equal(t, []string{"approve_by_provider", "set_state_done"}, s.Transitions(order))
 }
+
+func TestExpiredToken(t *testing.T) {
+	s := waldurtest.NewServer(t)
+	s.ExpireToken(s.Token())
+	r := call(t, s, "GET", "/api/users/me/", nil)
+	assert.Equal(t, 401, r.status)
+	assert.JSONEq(t, `{"detail":"Token has expired."}`, string(r.body))
+	assert.Equal(t, 200, callAuth(t, s, "GET", "/api/users/me/", nil, "Bearer "+s.PAT()).status, "the PAT still works")
+	assert.Panics(t, func() { s.ExpireToken("unknown") })
+}
