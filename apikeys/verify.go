@@ -166,10 +166,10 @@ func (m *Manager) lookup(ctx context.Context, id string, now int64) (*keyState, 
 func (m *Manager) load(ctx context.Context, id string, prev *keyState) (*keyState, error) {
 	var gen, negGen uint64
 	if m.cache != nil {
-		gen = m.cache.generation(id)
+		gen = m.cache.generation()
 	}
 	if m.neg != nil {
-		negGen = m.neg.generation(id)
+		negGen = m.neg.generation()
 	}
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.lookupTimeout)
 	defer cancel()
@@ -233,6 +233,6 @@ func (m *Manager) limiterFor(id string, l RateLimit, now int64) *rate.Limiter {
 		return ls.lim
 	}
 	ls := &limiterState{limit: l, lim: rate.NewLimiter(rate.Limit(l.PerSecond), max(1, l.Burst))}
-	m.limiters.put(id, ls, now, limiterTTL, m.limiters.generation(id))
+	m.limiters.put(id, ls, now, limiterTTL, m.limiters.generation())
 	return ls.lim
 }
