@@ -242,8 +242,13 @@ func (m *Manager) checkRecord(rec *Record, now time.Time) error {
 	return nil
 }
 
+// validLimit accepts the zero value, a negative rate (unlimited) or a finite
+// positive rate; a zero rate with a burst would never refill.
 func validLimit(l RateLimit) bool {
-	return !math.IsInf(l.PerSecond, 0) && !math.IsNaN(l.PerSecond) && l.Burst >= 0
+	if math.IsInf(l.PerSecond, 0) || math.IsNaN(l.PerSecond) || l.Burst < 0 {
+		return false
+	}
+	return l.PerSecond != 0 || l.Burst == 0
 }
 
 // create generates key material for rec and stores it with save, retrying

@@ -133,7 +133,7 @@ func (st *keyState) matches(d *[sha256.Size]byte) bool {
 // retryAfter is the time until the bucket holds one token again.
 func retryAfter(lim *rate.Limiter, now time.Time) time.Duration {
 	missing := 1 - lim.TokensAt(now)
-	if missing <= 0 {
+	if missing <= 0 || lim.Limit() <= 0 {
 		return 0
 	}
 	return time.Duration(math.Ceil(missing / float64(lim.Limit()) * float64(time.Second)))

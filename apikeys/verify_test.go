@@ -3,6 +3,7 @@ package apikeys_test
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -116,8 +117,10 @@ func TestIssueValidation(t *testing.T) {
 	assert.Error(t, err, "expiry not in the future")
 	_, err = f.m.Issue(ctx, apikeys.IssueOptions{TTL: time.Hour, Scopes: []string{"has space"}})
 	assert.Error(t, err)
-	_, err = f.m.Issue(ctx, apikeys.IssueOptions{TTL: time.Hour, RateLimit: apikeys.RateLimit{PerSecond: 1, Burst: -1}})
-	assert.Error(t, err)
+	for _, l := range []apikeys.RateLimit{{PerSecond: 1, Burst: -1}, {Burst: 5}, {PerSecond: math.Inf(1)}, {PerSecond: math.NaN()}} {
+		_, err = f.m.Issue(ctx, apikeys.IssueOptions{TTL: time.Hour, RateLimit: l})
+		assert.Error(t, err, "rate limit %+v", l)
+	}
 	_, err = f.m.IssueForResource(ctx, apikeys.Binding{ProjectUUID: uuid.New()}, apikeys.IssueOptions{TTL: time.Hour})
 	assert.Error(t, err, "resource UUID required")
 
