@@ -439,6 +439,10 @@ func (m *Manager) Run(ctx context.Context) error {
 // FlushLastUsed writes pending last-used times to the Store in one batch. On
 // failure the batch is kept for the next flush.
 func (m *Manager) FlushLastUsed(ctx context.Context) error {
+	if n := m.used.dropped.Swap(0); n > 0 {
+		m.log.LogAttrs(ctx, slog.LevelWarn, "apikeys: last-used updates dropped; raise Config.LastUsedMaxPending",
+			slog.Uint64("dropped", n))
+	}
 	batch := m.used.take()
 	if len(batch) == 0 {
 		return nil

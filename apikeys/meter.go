@@ -38,6 +38,7 @@ type UsageRecord struct {
 // permanent refusal of one record (such as a closed billing period) should
 // log it and return nil, or it will be offered that record forever.
 type UsageSink interface {
+	// ReportUsage receives totals ordered by period, resource and component.
 	ReportUsage(ctx context.Context, usage []UsageRecord) error
 }
 
@@ -51,11 +52,16 @@ func (f UsageSinkFunc) ReportUsage(ctx context.Context, usage []UsageRecord) err
 
 // KeyUsage is one key's total for one component in one billing period.
 type KeyUsage struct {
-	KeyID        string
+	// KeyID is the key's public id.
+	KeyID string
+	// ResourceUUID is the resource the key is bound to (may be uuid.Nil).
 	ResourceUUID uuid.UUID
-	Component    string
-	PeriodStart  time.Time
-	Amount       int64
+	// Component is what was counted ("requests", "tokens").
+	Component string
+	// PeriodStart is the first instant of the billing month.
+	PeriodStart time.Time
+	// Amount is the key's total for the period so far.
+	Amount int64
 }
 
 // MeterConfig configures a Meter. Only Sink is required.

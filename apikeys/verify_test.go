@@ -3,6 +3,7 @@ package apikeys_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"sync"
 	"testing"
@@ -583,4 +584,18 @@ func TestConcurrentVerifyRotateRevoke(t *testing.T) {
 		assert.Equal(t, want, f.verify(t, k.Key.Format()).Reason)
 	}
 	assert.True(t, errors.Is(f.m.Revoke(ctx, "missing"), apikeys.ErrNotFound))
+}
+
+func TestLastUsedPendingIsBounded(t *testing.T) {
+	var buf syncBuffer
+	f := newFixture(t, func(c *apikeys.Config) {
+		c.LastUsedMaxPending = 2
+		c.Logger = slog.New(slog.NewTextHandler(&buf, nil))
+	})
+	for range 3 {
+		f.verify(t, f.issue(t, nil).Key.Format())
+	}
+	assert.Equal(t, 2, f.m.PendingLastUsed())
+	require.NoError(t, f.m.FlushLastUsed(context.Background()))
+	assert.Contains(t, buf.String(), "dropped=1")
 }
