@@ -106,7 +106,6 @@ func (s *Server) createIdentity(c *reqCtx) reply {
 	if rep, ok := s.applyIdentity(c, id); !ok {
 		return rep
 	}
-	id.seq = s.st.nextSeq()
 	s.st.identities.add(id.UUID, id)
 	return jsonReply(http.StatusCreated, s.renderIdentity(id))
 }
@@ -168,7 +167,7 @@ func (s *Server) registerService(c *reqCtx) reply {
 	if i >= 0 {
 		sv = id.services[i]
 	} else {
-		sv = &service{UUID: uuid.New(), Identity: id, Name: *b.Name, Mode: b.Mode, Created: c.now, seq: s.st.nextSeq()}
+		sv = &service{UUID: uuid.New(), Identity: id, Name: *b.Name, Mode: b.Mode, Created: c.now}
 		id.services = append(id.services, sv)
 		s.st.services.add(sv.UUID, sv)
 		code = http.StatusCreated
@@ -261,7 +260,7 @@ func (s *Server) registerProcessor(c *reqCtx) reply {
 	if i >= 0 {
 		p = sv.processors[i]
 	} else {
-		p = &processor{UUID: uuid.New(), Service: sv, Name: *b.Name, Created: c.now, seq: s.st.nextSeq()}
+		p = &processor{UUID: uuid.New(), Service: sv, Name: *b.Name, Created: c.now}
 		sv.processors = append(sv.processors, p)
 		s.st.processors.add(p.UUID, p)
 		code = http.StatusCreated
@@ -366,7 +365,7 @@ func (s *Server) registerEventSubscription(c *reqCtx) reply {
 	}
 	sub := &subscription{
 		UUID: uuid.New(), User: c.user, Description: b.Description, ObjectTypes: []string{*b.Type},
-		SourceIP: "127.0.0.1", Created: c.now, Modified: c.now, seq: s.st.nextSeq(),
+		SourceIP: "127.0.0.1", Created: c.now, Modified: c.now,
 	}
 	s.st.subscriptions.add(sub.UUID, sub)
 	return jsonReply(http.StatusCreated, s.renderSubscription(sub))
@@ -426,7 +425,7 @@ func (s *Server) createQueue(c *reqCtx) reply {
 	q := &subscriptionQueue{
 		UUID: uuid.New(), Subscription: sub, Offering: offID, ObjectType: *b.Type,
 		Name:  fmt.Sprintf("subscription_%s_offering_%s_%s", hexID(sub.UUID), hexID(offID), *b.Type),
-		VHost: hexID(sub.User.UUID), Created: c.now, seq: s.st.nextSeq(),
+		VHost: hexID(sub.User.UUID), Created: c.now,
 	}
 	sub.queues = append(sub.queues, q)
 	s.st.subQueues.add(q.UUID, q)
@@ -500,7 +499,6 @@ func (s *Server) createLogs(c *reqCtx) reply {
 	}
 	out := make([]any, len(logs))
 	for i, l := range logs {
-		l.seq = s.st.nextSeq()
 		s.st.logs.add(l.UUID, l)
 		out[i] = s.renderLog(l)
 	}

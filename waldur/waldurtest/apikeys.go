@@ -93,7 +93,7 @@ func (s *Server) reportAPIKeyCreated(c *reqCtx) reply {
 	if i >= 0 {
 		k = r.apiKeys[i]
 	} else {
-		k = &apiKey{UUID: uuid.New(), Resource: r, ClientID: *b.ClientID, Created: c.now, seq: s.st.nextSeq()}
+		k = &apiKey{UUID: uuid.New(), Resource: r, ClientID: *b.ClientID, Created: c.now}
 		r.apiKeys = append(r.apiKeys, k)
 		s.st.apiKeys.add(k.UUID, k)
 	}

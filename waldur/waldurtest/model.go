@@ -70,9 +70,6 @@ type plan struct {
 	UUID     uuid.UUID
 	Name     string
 	Offering *offering
-	Quotas   map[string]float64
-	Prices   map[string]string
-	Archived bool
 }
 
 type offering struct {
@@ -84,7 +81,6 @@ type offering struct {
 	BackendID       string
 	Customer        *customer
 	PluginOptions   map[string]any
-	SecretOptions   map[string]any
 	BackendMetadata map[string]any
 	Components      []*component
 	Plans           []*plan
@@ -135,7 +131,6 @@ type endpoint struct {
 }
 
 type resource struct {
-	seq                  int64
 	UUID                 uuid.UUID
 	Name                 string
 	Slug                 string
@@ -166,7 +161,6 @@ type resource struct {
 }
 
 type offeringUser struct {
-	seq          int64
 	UUID         uuid.UUID
 	User         *user
 	Offering     *offering
@@ -183,7 +177,6 @@ type offeringUser struct {
 }
 
 type componentUsage struct {
-	seq                int64
 	UUID               uuid.UUID
 	Resource           *resource
 	Component          *component
@@ -200,7 +193,6 @@ type componentUsage struct {
 }
 
 type userUsage struct {
-	seq            int64
 	UUID           uuid.UUID
 	ComponentUsage *componentUsage
 	Username       string
@@ -212,7 +204,6 @@ type userUsage struct {
 }
 
 type apiKey struct {
-	seq          int64
 	UUID         uuid.UUID
 	Resource     *resource
 	ClientID     string
@@ -224,7 +215,6 @@ type apiKey struct {
 }
 
 type identity struct {
-	seq               int64
 	UUID              uuid.UUID
 	Offering          *offering
 	Name              string
@@ -241,7 +231,6 @@ type identity struct {
 }
 
 type service struct {
-	seq        int64
 	UUID       uuid.UUID
 	Identity   *identity
 	Name       string
@@ -254,7 +243,6 @@ type service struct {
 }
 
 type processor struct {
-	seq            int64
 	UUID           uuid.UUID
 	Service        *service
 	Name           string
@@ -266,7 +254,6 @@ type processor struct {
 }
 
 type subscription struct {
-	seq         int64
 	UUID        uuid.UUID
 	User        *user
 	Description string
@@ -278,7 +265,6 @@ type subscription struct {
 }
 
 type subscriptionQueue struct {
-	seq          int64
 	UUID         uuid.UUID
 	Subscription *subscription
 	Offering     uuid.UUID
@@ -288,36 +274,13 @@ type subscriptionQueue struct {
 	Created      time.Time
 }
 
-type consumer struct {
-	seq         int64
-	UUID        uuid.UUID
-	User        *user
-	ObjectTypes []string
-	Scopes      []map[string]any
-	RMQUsername string
-	Created     time.Time
-	Modified    time.Time
-}
-
 type agentLog struct {
-	seq       int64
 	UUID      uuid.UUID
 	Identity  *identity
 	Timestamp float64
 	Level     string
 	Message   string
 	Module    string
-	Created   time.Time
-}
-
-type pat struct {
-	seq       int64
-	UUID      uuid.UUID
-	User      *user
-	Name      string
-	Token     string
-	Scopes    []string
-	ExpiresAt time.Time
 	Created   time.Time
 }
 
@@ -378,9 +341,7 @@ type state struct {
 	processors    table[processor]
 	subscriptions table[subscription]
 	subQueues     table[subscriptionQueue]
-	consumers     table[consumer]
 	logs          table[agentLog]
-	pats          table[pat]
 
 	defCustomer *customer
 	defProject  *project
@@ -409,9 +370,7 @@ func newState() *state {
 		processors:       newTable[processor](),
 		subscriptions:    newTable[subscription](),
 		subQueues:        newTable[subscriptionQueue](),
-		consumers:        newTable[consumer](),
 		logs:             newTable[agentLog](),
-		pats:             newTable[pat](),
 		tokens:           map[string]*user{},
 		expired:          map[string]bool{},
 		ordersByOffering: map[uuid.UUID][]*order{},

@@ -3,6 +3,7 @@ package waldurtest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -147,10 +148,18 @@ func (c *reqCtx) decode(v any) (reply, bool) {
 	if len(bytes.TrimSpace(c.body)) == 0 {
 		return reply{}, true
 	}
-	if err := json.Unmarshal(c.body, v); err != nil {
-		return detail(http.StatusBadRequest, "JSON parse error - "+err.Error()), false
+	err := json.Unmarshal(c.body, v)
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return reply{}, true
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		// A well-formed body with a value of the wrong type: DRF reports it
+		// against the field.
+		field, _, _ := strings.Cut(typeErr.Field, ".")
+		return fieldError(field, "Invalid value: expected "+typeErr.Type.String()+"."), false
 	}
-	return reply{}, true
+	return detail(http.StatusBadRequest, "JSON parse error - "+err.Error()), false
 }
 
 // pathID returns the {uuid} path value, false when it is not a UUID.

@@ -3,7 +3,6 @@ package waldurtest
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -68,9 +67,8 @@ type ComponentSpec struct {
 
 // PlanSpec describes a plan of an offering.
 type PlanSpec struct {
-	UUID   uuid.UUID
-	Name   string
-	Quotas map[string]float64
+	UUID uuid.UUID
+	Name string
 }
 
 // OfferingSpec describes an offering the default provider user manages.
@@ -373,7 +371,7 @@ func (s *Server) AddOffering(spec OfferingSpec) uuid.UUID {
 		plans = []PlanSpec{{Name: "Default"}}
 	}
 	for _, ps := range plans {
-		pl := &plan{UUID: orNew(ps.UUID), Name: orDefault(ps.Name, "Default"), Offering: o, Quotas: maps.Clone(ps.Quotas)}
+		pl := &plan{UUID: orNew(ps.UUID), Name: orDefault(ps.Name, "Default"), Offering: o}
 		o.Plans = append(o.Plans, pl)
 		s.st.plans.add(pl.UUID, pl)
 	}
@@ -412,7 +410,7 @@ func (s *Server) addResourceLocked(spec ResourceSpec) *resource {
 	}
 	now := s.now()
 	r := &resource{
-		seq: s.st.nextSeq(), UUID: orNew(spec.UUID), Name: orDefault(spec.Name, fmt.Sprintf("resource-%d", n)),
+		UUID: orNew(spec.UUID), Name: orDefault(spec.Name, fmt.Sprintf("resource-%d", n)),
 		State: state, BackendID: spec.BackendID, Offering: o, Project: s.projectOrDefault(spec.Project),
 		Plan: s.planOrDefault(o, spec.Plan), Limits: cloneLimits(spec.Limits), Attributes: cloneMap(spec.Attributes),
 		BackendMetadata: cloneMap(spec.BackendMetadata), EndDate: timePtr(spec.EndDate), Paused: spec.Paused,
@@ -553,7 +551,7 @@ func (s *Server) AddOfferingUser(spec OfferingUserSpec) uuid.UUID {
 	}
 	now := s.now()
 	ou := &offeringUser{
-		seq: s.st.nextSeq(), UUID: orNew(spec.UUID), User: u, Offering: off, Username: spec.Username, State: state,
+		UUID: orNew(spec.UUID), User: u, Offering: off, Username: spec.Username, State: state,
 		IsRestricted: spec.IsRestricted, HasConsent: !spec.NoConsent, Created: now, Modified: now,
 	}
 	s.st.offeringUsers.add(ou.UUID, ou)
@@ -580,7 +578,7 @@ func (s *Server) AddComponentUsage(spec UsageSpec) uuid.UUID {
 	period := billingPeriod(date)
 	cu := s.findUsage(r, comp, period)
 	if cu == nil {
-		cu = &componentUsage{seq: s.st.nextSeq(), UUID: uuid.New(), Resource: r, Component: comp,
+		cu = &componentUsage{UUID: uuid.New(), Resource: r, Component: comp,
 			BillingPeriod: period, Created: s.now()}
 		s.st.usages.add(cu.UUID, cu)
 		r.usages = append(r.usages, cu)
@@ -604,7 +602,7 @@ func (s *Server) AddAPIKey(spec APIKeySpec) uuid.UUID {
 	prefix := orDefault(r.BackendID, hexID(r.UUID))
 	now := s.now()
 	k := &apiKey{
-		seq: s.st.nextSeq(), UUID: orNew(spec.UUID), Resource: r,
+		UUID: orNew(spec.UUID), Resource: r,
 		ClientID: orDefault(spec.ClientID, fmt.Sprintf("%s-%d", prefix, len(r.apiKeys)+1)),
 		State:    state, key: orDefault(spec.Key, randomHex(24)), Created: now, Modified: now,
 	}

@@ -107,8 +107,8 @@ func WithoutOperations(operationIDs ...string) Option {
 }
 
 // WithLegacyWaldur makes the server behave like Waldur 8.0.5: the operations
-// added in 8.1 (register_queue, site-agent logs, resource API keys, personal
-// access tokens, event consumers, …) answer 404, so fallbacks to the legacy
+// added in 8.1 (register_queue, site-agent logs, resource API keys,
+// set_endpoints, set_effective_id) answer 404, so fallbacks to the legacy
 // paths can be tested.
 func WithLegacyWaldur() Option {
 	return func(c *config) { c.disabled = append(c.disabled, operationsSince81()...) }
@@ -134,6 +134,9 @@ func New(opts ...Option) *Server {
 	}
 	if cfg.log == nil {
 		cfg.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.now == nil {
+		cfg.now = time.Now
 	}
 	s := &Server{
 		log:           cfg.log,
@@ -253,13 +256,14 @@ type ctxKey struct{}
 // injected faults, handled, and recorded in the call log, in that order.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := s.now()
+	sw := &statusWriter{ResponseWriter: w}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
-		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+		writeReply(sw, detail(http.StatusRequestEntityTooLarge, "Request body is too large."))
+		s.record(Call{Time: start, Method: r.Method, Path: r.URL.Path, Status: sw.status, Query: r.URL.Query()})
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	sw := &statusWriter{ResponseWriter: w}
 	c := &reqCtx{s: s, body: body, now: start}
 	var rt *route
 	// Without its trailing slash a path names no endpoint (ServeMux would
@@ -296,7 +300,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // authenticate checks the Authorization header against the users' DRF tokens
-// and PATs and sets c.user. On failure c.cred says why.
+// and PATs and sets c.user. On failure c.cred says why. Bearer values other
+// than PATs would be OIDC tokens in Waldur; they are not modelled and refused.
 func (s *Server) authenticate(r *http.Request, c *reqCtx) bool {
 	h := r.Header.Get("Authorization")
 	scheme, cred, _ := strings.Cut(h, " ")

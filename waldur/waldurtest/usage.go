@@ -123,7 +123,7 @@ func (s *Server) setUsage(c *reqCtx) reply {
 		cu := s.findUsage(r, it.comp, period)
 		if cu == nil {
 			cu = &componentUsage{UUID: uuid.New(), Resource: r, Component: it.comp, BillingPeriod: period,
-				Created: c.now, seq: s.st.nextSeq()}
+				Created: c.now}
 			s.st.usages.add(cu.UUID, cu)
 			r.usages = append(r.usages, cu)
 		}
@@ -236,7 +236,7 @@ func (s *Server) upsertUserUsage(c *reqCtx, cu *componentUsage, b userUsageBody,
 		}
 	}
 	if uu == nil {
-		uu = &userUsage{UUID: uuid.New(), ComponentUsage: cu, Username: *b.Username, Created: c.now, seq: s.st.nextSeq()}
+		uu = &userUsage{UUID: uuid.New(), ComponentUsage: cu, Username: *b.Username, Created: c.now}
 		cu.userUsages = append(cu.userUsages, uu)
 		s.st.userUsages.add(uu.UUID, uu)
 	}
