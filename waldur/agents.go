@@ -92,6 +92,7 @@ func (s *AgentsService) UpdateIdentity(ctx context.Context, id UUID, r AgentIden
 //
 // Waldur: POST /api/marketplace-site-agent-identities/{uuid}/register_service/
 func (s *AgentsService) RegisterService(ctx context.Context, identityID UUID, name, mode string) (svc *AgentService, created bool, err error) {
+	ctx = WithRetrySafe(ctx) // get-or-create in Waldur: repeating it is harmless
 	req, err := waldurapi.NewMarketplaceSiteAgentIdentitiesRegisterServiceRequest(s.c.server, identityID, waldurapi.AgentServiceRequest{
 		Name: name,
 		Mode: optString(mode),
@@ -122,6 +123,7 @@ type ProcessorRegistration struct {
 //
 // Waldur: POST /api/marketplace-site-agent-services/{uuid}/register_processor/
 func (s *AgentsService) RegisterProcessor(ctx context.Context, serviceID UUID, p ProcessorRegistration) (*AgentProcessor, error) {
+	ctx = WithRetrySafe(ctx) // get-or-create in Waldur: repeating it is harmless
 	req, err := waldurapi.NewMarketplaceSiteAgentServicesRegisterProcessorRequest(s.c.server, serviceID, waldurapi.AgentProcessorRequest{
 		Name:           p.Name,
 		BackendType:    p.BackendType,
@@ -139,6 +141,7 @@ func (s *AgentsService) RegisterProcessor(ctx context.Context, serviceID UUID, p
 //
 // Waldur: POST /api/marketplace-site-agent-services/{uuid}/set_statistics/
 func (s *AgentsService) SetStatistics(ctx context.Context, serviceID UUID, stats map[string]any) (*AgentService, error) {
+	ctx = WithRetrySafe(ctx) // idempotent in Waldur: repeating it is harmless
 	if stats == nil {
 		stats = map[string]any{}
 	}
@@ -160,6 +163,7 @@ func (s *AgentsService) SetStatistics(ctx context.Context, serviceID UUID, stats
 //
 // Waldur: POST /api/marketplace-site-agent-identities/{uuid}/register_queue/
 func (s *AgentsService) RegisterQueue(ctx context.Context, identityID UUID, objectTypes []ObservableObjectType) (q *AgentQueue, created bool, err error) {
+	ctx = WithRetrySafe(ctx) // get-or-create in Waldur: repeating it is harmless
 	// Encoded here rather than with the generated body type, whose omitempty
 	// cannot tell "omitted" (keep the filter) from "empty" (all types).
 	body := []byte(`{}`)
@@ -186,6 +190,7 @@ func (s *AgentsService) RegisterQueue(ctx context.Context, identityID UUID, obje
 //
 // Waldur: POST /api/marketplace-site-agent-identities/{uuid}/register_event_subscription/
 func (s *AgentsService) RegisterEventSubscription(ctx context.Context, identityID UUID, objectType ObservableObjectType, description string) (*EventSubscription, error) {
+	ctx = WithRetrySafe(ctx) // get-or-create in Waldur: repeating it is harmless
 	req, err := waldurapi.NewMarketplaceSiteAgentIdentitiesRegisterEventSubscriptionRequest(s.c.server, identityID, waldurapi.EventSubscriptionRequest{
 		ObservableObjectType: objectType,
 		Description:          description,
@@ -202,6 +207,7 @@ func (s *AgentsService) RegisterEventSubscription(ctx context.Context, identityI
 //
 // Waldur: POST /api/event-subscriptions/{uuid}/create_queue/
 func (s *AgentsService) CreateQueue(ctx context.Context, subscriptionID, offeringID UUID, objectType ObservableObjectType) (*EventSubscriptionQueue, error) {
+	ctx = WithRetrySafe(ctx) // get-or-create in Waldur: repeating it is harmless
 	req, err := waldurapi.NewEventSubscriptionsCreateQueueRequest(s.c.server, subscriptionID, waldurapi.EventSubscriptionQueueRequest{
 		OfferingUUID: offeringID,
 		ObjectType:   objectType,

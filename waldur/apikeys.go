@@ -64,6 +64,7 @@ func (s *APIKeysService) Get(ctx context.Context, id UUID) (*ResourceAPIKey, err
 //
 // Waldur: POST /api/marketplace-resource-api-keys/report_created/
 func (s *APIKeysService) ReportCreated(ctx context.Context, resourceID UUID, clientID, apiKey string) (*ResourceAPIKey, error) {
+	ctx = WithRetrySafe(ctx) // idempotent per resource and client_id in Waldur: repeating it is harmless
 	req, err := waldurapi.NewMarketplaceResourceAPIKeysReportCreatedRequest(s.c.server, waldurapi.APIKeyCreatedRequest{
 		Resource: resourceID,
 		ClientID: clientID,

@@ -75,6 +75,7 @@ func (s *ResourcesService) Team(ctx context.Context, id UUID) ([]TeamMember, err
 //
 // Waldur: POST /api/marketplace-provider-resources/{uuid}/set_backend_id/
 func (s *ResourcesService) SetBackendID(ctx context.Context, id UUID, backendID string) error {
+	ctx = WithRetrySafe(ctx) // idempotent in Waldur: repeating it is harmless
 	req, err := waldurapi.NewMarketplaceProviderResourcesSetBackendIDRequest(s.c.server, id, waldurapi.BackendIDRequest{BackendID: backendID})
 	return s.c.action(ctx, req, err)
 }
@@ -84,6 +85,7 @@ func (s *ResourcesService) SetBackendID(ctx context.Context, id UUID, backendID 
 //
 // Waldur: POST /api/marketplace-provider-resources/{uuid}/set_backend_metadata/
 func (s *ResourcesService) SetBackendMetadata(ctx context.Context, id UUID, metadata map[string]any) error {
+	ctx = WithRetrySafe(ctx) // idempotent in Waldur: repeating it is harmless
 	if metadata == nil {
 		metadata = map[string]any{}
 	}
@@ -96,6 +98,7 @@ func (s *ResourcesService) SetBackendMetadata(ctx context.Context, id UUID, meta
 //
 // Waldur: POST /api/marketplace-provider-resources/{uuid}/set_limits/
 func (s *ResourcesService) SetLimits(ctx context.Context, id UUID, limits map[string]int64) error {
+	ctx = WithRetrySafe(ctx) // idempotent in Waldur: repeating it is harmless
 	if limits == nil {
 		limits = map[string]int64{}
 	}
@@ -108,6 +111,7 @@ func (s *ResourcesService) SetLimits(ctx context.Context, id UUID, limits map[st
 //
 // Waldur: POST /api/marketplace-provider-resources/{uuid}/set_endpoints/
 func (s *ResourcesService) SetEndpoints(ctx context.Context, id UUID, endpoints []Endpoint) error {
+	ctx = WithRetrySafe(ctx) // idempotent in Waldur: repeating it is harmless
 	body := waldurapi.EndpointsRequest{Endpoints: make([]waldurapi.EndpointRequest, len(endpoints))}
 	for i, e := range endpoints {
 		body.Endpoints[i] = waldurapi.EndpointRequest{Name: e.Name, URL: e.URL}
@@ -140,6 +144,7 @@ func (s *ResourcesService) SetAsErred(ctx context.Context, id UUID, message, tra
 //
 // Waldur: POST /api/marketplace-provider-resources/{uuid}/refresh_last_sync/
 func (s *ResourcesService) RefreshLastSync(ctx context.Context, id UUID) error {
+	ctx = WithRetrySafe(ctx) // idempotent in Waldur: repeating it is harmless
 	req, err := waldurapi.NewMarketplaceProviderResourcesRefreshLastSyncRequest(s.c.server, id)
 	return s.c.action(ctx, req, err)
 }

@@ -95,6 +95,7 @@ type setUsageBody struct {
 //
 // Waldur: POST /api/marketplace-component-usages/set_usage/
 func (s *UsagesService) SetUsage(ctx context.Context, r UsageReport) error {
+	ctx = WithRetrySafe(ctx) // upsert in Waldur: repeating it is harmless
 	body := setUsageBody{Resource: r.Resource, Date: r.Date, Usages: make([]waldurapi.ComponentUsageItem, len(r.Usages))}
 	for i, u := range r.Usages {
 		body.Usages[i] = waldurapi.ComponentUsageItem{

@@ -1,0 +1,285 @@
+package siteagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gsv-platform/waldur-agent-go/internal/backoff"
+	"github.com/gsv-platform/waldur-agent-go/internal/keyedpool"
+	"github.com/gsv-platform/waldur-agent-go/waldur"
+)
+
+// Agent is a Waldur site agent. Create it with New and start it with Run.
+type Agent struct {
+	cfg    Config
+	client *waldur.Client
+	log    *slog.Logger
+	pool   *keyedpool.Pool
+	retry  backoff.Policy
+
+	offerings []*offering
+	byID      map[waldur.UUID]*offering
+
+	counters counters
+	started  atomic.Int64 // unix ns; 0 before Run
+	running  atomic.Bool
+	stopping atomic.Bool
+
+	// health
+	lastTick   atomic.Int64 // unix ns of the main loop's last tick
+	waldurOK   atomic.Bool  // the last call made for health purposes succeeded
+	registered atomic.Bool
+	source     atomic.Pointer[sourceState]
+
+	userUUID waldur.UUID // the token's user, set by connect
+
+	mu       sync.Mutex
+	attempts map[waldur.UUID]int         // order → processor calls in this process
+	timers   map[waldur.UUID]*time.Timer // order → scheduled retry
+	due      []waldur.UUID               // orders whose retry time has come
+	dueCh    chan struct{}               // wakes Run's loop when due grows
+}
+
+// offering is the agent's state for one served offering.
+type offering struct {
+	id      waldur.UUID
+	written string // as configured, for the default identity name
+	name    string // identity name
+
+	mu       sync.Mutex
+	details  *waldur.ProviderOffering
+	identity waldur.UUID
+	services map[string]waldur.UUID // service name → uuid
+}
+
+func (o *offering) snapshot() *waldur.ProviderOffering {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.details
+}
+
+// New validates cfg and returns an agent. It makes no network calls.
+func New(cfg Config) (*Agent, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	ids, written, err := cfg.offeringIDs()
+	if err != nil {
+		return nil, err
+	}
+	client := cfg.Client
+	if client == nil {
+		client, err = waldur.NewClient(cfg.WaldurURL, cfg.clientOptions()...)
+		if err != nil {
+			return nil, configError("WaldurURL", "%v", err)
+		}
+	}
+	a := &Agent{
+		cfg:      cfg,
+		client:   client,
+		log:      cfg.Logger,
+		pool:     keyedpool.New(cfg.Concurrency),
+		retry:    backoff.Policy{Initial: cfg.RetryBackoff, Max: cfg.MaxRetryBackoff, Multiplier: 2, Jitter: 0.2},
+		byID:     make(map[waldur.UUID]*offering, len(ids)),
+		attempts: make(map[waldur.UUID]int),
+		timers:   make(map[waldur.UUID]*time.Timer),
+		dueCh:    make(chan struct{}, 1),
+	}
+	for i, id := range ids {
+		name := cfg.Name
+		if name == "" {
+			name = "agent-" + written[i]
+		}
+		o := &offering{id: id, written: written[i], name: name, services: make(map[string]waldur.UUID)}
+		a.offerings = append(a.offerings, o)
+		a.byID[id] = o
+	}
+	return a, nil
+}
+
+// Client returns the Waldur client the agent uses.
+func (a *Agent) Client() *waldur.Client { return a.client }
+
+// Offerings returns the UUIDs of the offerings the agent serves.
+func (a *Agent) Offerings() []waldur.UUID {
+	ids := make([]waldur.UUID, len(a.offerings))
+	for i, o := range a.offerings {
+		ids[i] = o.id
+	}
+	return ids
+}
+
+// Stats returns a snapshot of the agent's counters.
+func (a *Agent) Stats() Stats {
+	s := a.counters.snapshot(unixTime(a.started.Load()))
+	return s
+}
+
+// Run registers the agent with Waldur, opens the event source, reconciles
+// pending work, and then processes events and periodic passes until ctx ends.
+// On cancellation it stops taking work, lets in-flight work finish within
+// ShutdownTimeout, cancels what is left and returns nil. It returns an error
+// for a fatal failure, such as Waldur rejecting the token (ErrUnauthorized).
+// Run may be called once.
+func (a *Agent) Run(ctx context.Context) error {
+	if !a.running.CompareAndSwap(false, true) {
+		return errors.New("siteagent: Run called twice")
+	}
+	a.started.Store(a.cfg.Now().UnixNano())
+	a.tick()
+
+	// Work continues past ctx's end until the shutdown timeout; workCancel is
+	// the hard stop.
+	workCtx, workCancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer workCancel()
+
+	if err := a.start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+
+	var bg sync.WaitGroup
+	a.startEvents(ctx, workCtx, &bg)
+
+	// Reconciliation runs beside the loop, one pass at a time, so a slow
+	// listing never delays heartbeats or scheduled retries.
+	reconciling := make(chan struct{}, 1)
+	reconcile := func() {
+		select {
+		case reconciling <- struct{}{}:
+		default:
+			return // the previous pass is still running
+		}
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			defer func() { <-reconciling }()
+			a.reconcile(ctx, workCtx)
+		}()
+	}
+	reconcile()
+	reconcileT := time.NewTicker(a.cfg.ReconcileInterval)
+	defer reconcileT.Stop()
+	heartbeatT := time.NewTicker(a.cfg.HeartbeatInterval)
+	defer heartbeatT.Stop()
+	liveT := time.NewTicker(livenessTick)
+	defer liveT.Stop()
+
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-liveT.C:
+			a.tick()
+		case <-reconcileT.C:
+			a.tick()
+			reconcile()
+		case <-heartbeatT.C:
+			a.tick()
+			a.heartbeat(ctx)
+		case <-a.dueCh:
+			for _, id := range a.takeDue() {
+				a.submitOrder(ctx, workCtx, id, orderHint{})
+			}
+		}
+	}
+	return a.shutdown(workCancel, &bg)
+}
+
+// livenessTick is how often the main loop proves it is alive for /healthz.
+const livenessTick = 10 * time.Second
+
+func (a *Agent) tick() { a.lastTick.Store(time.Now().UnixNano()) }
+
+// shutdown waits for in-flight work and background goroutines, cancelling
+// work after ShutdownTimeout.
+func (a *Agent) shutdown(workCancel context.CancelFunc, bg *sync.WaitGroup) error {
+	a.stopping.Store(true)
+	a.stopTimers()
+	done := make(chan struct{})
+	go func() {
+		a.pool.Close()
+		bg.Wait()
+		close(done)
+	}()
+	timer := time.NewTimer(a.cfg.ShutdownTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+		a.log.Warn("siteagent: shutdown timeout reached; cancelling in-flight work",
+			"timeout", a.cfg.ShutdownTimeout, "in_flight", a.counters.inFlight.Load())
+		workCancel()
+		<-done
+	}
+	a.log.Info("siteagent: stopped")
+	return nil
+}
+
+// start connects to Waldur and registers the agent, retrying transient
+// failures with backoff until ctx ends.
+func (a *Agent) start(ctx context.Context) error {
+	for attempt := 1; ; attempt++ {
+		err := a.connect(ctx)
+		if err == nil {
+			err = a.register(ctx)
+		}
+		if err == nil {
+			return nil
+		}
+		if !waldur.IsTransient(err) {
+			return err
+		}
+		a.waldurOK.Store(false)
+		a.noteError(err)
+		delay := a.retry.Delay(attempt)
+		a.log.Warn("siteagent: Waldur not reachable; retrying", "error", err, "attempt", attempt, "in", delay)
+		if err := backoff.Wait(ctx, backoff.RealClock{}, delay); err != nil {
+			return err
+		}
+	}
+}
+
+// connect checks the credentials and learns the agent's user.
+func (a *Agent) connect(ctx context.Context) error {
+	me, err := a.client.Users.Me(ctx)
+	if err != nil {
+		if waldur.IsUnauthorized(err) {
+			return fmt.Errorf("%w: %v", ErrUnauthorized, err)
+		}
+		return fmt.Errorf("siteagent: read the agent's user: %w", err)
+	}
+	a.userUUID = me.UUID
+	a.waldurOK.Store(true)
+	return nil
+}
+
+// submit runs fn for key in the pool with workCtx, unless runCtx has ended or
+// the agent is stopping by the time fn's turn comes. It reports whether fn
+// was queued.
+func (a *Agent) submit(runCtx, workCtx context.Context, key string, fn func(context.Context) error) bool {
+	if runCtx.Err() != nil {
+		return false
+	}
+	return a.pool.Go(workCtx, key, func(ctx context.Context) error {
+		if a.stopping.Load() {
+			return nil
+		}
+		a.counters.inFlight.Add(1)
+		defer a.counters.inFlight.Add(-1)
+		return fn(ctx)
+	}, nil)
+}
+
+func (a *Agent) noteError(err error) {
+	a.counters.setError(a.cfg.Now(), err)
+}

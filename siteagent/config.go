@@ -1,0 +1,201 @@
+package siteagent
+
+import (
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gsv-platform/waldur-agent-go/waldur"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultConcurrency       = 8
+	DefaultShutdownTimeout   = 30 * time.Second
+	DefaultReconcileInterval = 5 * time.Minute
+	// DefaultHeartbeatInterval keeps well inside Waldur's rule that marks a
+	// service Idle when no processor reported for 10 minutes (checked every 5).
+	DefaultHeartbeatInterval = 2 * time.Minute
+	DefaultProcessorTimeout  = 10 * time.Minute
+	DefaultAsyncPollInterval = time.Minute
+	DefaultRetryBackoff      = 2 * time.Second
+	DefaultMaxRetryBackoff   = 2 * time.Minute
+	DefaultStuckOrderAge     = 30 * time.Minute
+)
+
+// Config configures an Agent. Only the Waldur connection, the offering and one
+// processor are required; every other zero value means the documented default.
+type Config struct {
+	// WaldurURL is the Waldur API's base URL, e.g. https://waldur.example.com.
+	// Required unless Client is set.
+	WaldurURL string
+	// Token authenticates the agent: a DRF token (sent as "Token <key>") or a
+	// personal access token starting with "w_" (sent as "Bearer <token>").
+	// Required unless Client is set. It is also the password of the agent's
+	// RabbitMQ user, so event delivery needs it even with Client.
+	Token string
+	// Client, if set, is used instead of building one from WaldurURL and Token.
+	Client *waldur.Client
+
+	// OfferingUUID is the offering the agent serves. Set it, OfferingUUIDs, or
+	// both; hex and hyphenated forms are accepted.
+	OfferingUUID string
+	// OfferingUUIDs lists further offerings served by the same processors.
+	OfferingUUIDs []string
+
+	// Name is the agent's identity name in Waldur. Default "agent-<offering
+	// uuid>" per offering, the convention of Waldur's reference agent.
+	Name string
+	// Version is reported to Waldur with the identity. Default: the main
+	// module's version from the build info.
+	Version string
+	// Logger receives the agent's logs. Default: discard.
+	Logger *slog.Logger
+
+	// Concurrency bounds how many orders (or other objects) are processed at
+	// once; work for one object is always serialised. Default 8.
+	Concurrency int
+	// ShutdownTimeout bounds how long Run waits for in-flight work after its
+	// context ends before cancelling it. Default 30s.
+	ShutdownTimeout time.Duration
+	// ReconcileInterval is how often pending orders are listed and processed.
+	// It is also the polling period when no event broker is used. Default 5m.
+	ReconcileInterval time.Duration
+	// HeartbeatInterval is how often the agent reports to Waldur that it is
+	// alive (register_processor and set_statistics). Default 2m.
+	HeartbeatInterval time.Duration
+	// ProcessorTimeout bounds each processor call. Default 10m.
+	ProcessorTimeout time.Duration
+	// AsyncPollInterval is how soon an order whose processor answered
+	// InProgress is asked again. Default 1m.
+	AsyncPollInterval time.Duration
+	// RetryBackoff is the first delay before retrying work that failed with a
+	// transient error; it doubles (with jitter) up to MaxRetryBackoff.
+	// Defaults 2s and 2m.
+	RetryBackoff    time.Duration
+	MaxRetryBackoff time.Duration
+	// StuckOrderAge: executing orders unmodified for longer are logged and
+	// counted as stuck in Stats, and retried regardless of backoff. Default 30m.
+	StuckOrderAge time.Duration
+
+	// ErrorTraceback sends a traceback (the panic stack, or the error chain)
+	// with set_state_erred. Default false: only the message.
+	ErrorTraceback bool
+
+	// Orders processes marketplace orders. Required unless another processor
+	// is set.
+	Orders OrderProcessor
+
+	// Events configures event delivery. The zero value picks a broker
+	// automatically and falls back to polling.
+	Events EventsConfig
+
+	// Now returns the current time. Default time.Now. Tests inject a clock.
+	Now func() time.Time
+}
+
+// offeringIDs returns the configured offerings in order, without duplicates.
+func (c *Config) offeringIDs() ([]waldur.UUID, []string, error) {
+	raw := make([]string, 0, 1+len(c.OfferingUUIDs))
+	if c.OfferingUUID != "" {
+		raw = append(raw, c.OfferingUUID)
+	}
+	raw = append(raw, c.OfferingUUIDs...)
+	if len(raw) == 0 {
+		return nil, nil, configError("OfferingUUID", "no offering configured")
+	}
+	var ids []waldur.UUID
+	var written []string
+	seen := make(map[waldur.UUID]bool)
+	for _, s := range raw {
+		s = strings.TrimSpace(s)
+		id, err := waldur.ParseUUID(s)
+		if err != nil {
+			return nil, nil, configError("OfferingUUID", "%q is not a UUID", s)
+		}
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		ids = append(ids, id)
+		written = append(written, s)
+	}
+	return ids, written, nil
+}
+
+// withDefaults validates c and returns a copy with defaults applied.
+func (c Config) withDefaults() (Config, error) {
+	if c.Client == nil {
+		if c.WaldurURL == "" {
+			return c, configError("WaldurURL", "required (or set Client)")
+		}
+		u, err := url.Parse(c.WaldurURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return c, configError("WaldurURL", "%q is not an http(s) URL", c.WaldurURL)
+		}
+		if c.Token == "" {
+			return c, configError("Token", "required (or set Client)")
+		}
+	}
+	if c.Orders == nil {
+		return c, configError("Orders", "no processor configured")
+	}
+	if c.Concurrency < 0 {
+		return c, configError("Concurrency", "must not be negative")
+	}
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"ShutdownTimeout", c.ShutdownTimeout}, {"ReconcileInterval", c.ReconcileInterval},
+		{"HeartbeatInterval", c.HeartbeatInterval}, {"ProcessorTimeout", c.ProcessorTimeout},
+		{"AsyncPollInterval", c.AsyncPollInterval}, {"RetryBackoff", c.RetryBackoff},
+		{"MaxRetryBackoff", c.MaxRetryBackoff}, {"StuckOrderAge", c.StuckOrderAge},
+	} {
+		if f.d < 0 {
+			return c, configError(f.name, "must not be negative")
+		}
+	}
+	setDefault(&c.Concurrency, DefaultConcurrency)
+	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	setDefault(&c.ReconcileInterval, DefaultReconcileInterval)
+	setDefault(&c.HeartbeatInterval, DefaultHeartbeatInterval)
+	setDefault(&c.ProcessorTimeout, DefaultProcessorTimeout)
+	setDefault(&c.AsyncPollInterval, DefaultAsyncPollInterval)
+	setDefault(&c.RetryBackoff, DefaultRetryBackoff)
+	setDefault(&c.MaxRetryBackoff, DefaultMaxRetryBackoff)
+	setDefault(&c.StuckOrderAge, DefaultStuckOrderAge)
+	if c.MaxRetryBackoff < c.RetryBackoff {
+		c.MaxRetryBackoff = c.RetryBackoff
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Version == "" {
+		c.Version = moduleVersion()
+	}
+	return c, nil
+}
+
+func setDefault[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
+		*p = def
+	}
+}
+
+// clientOptions returns the options for the Waldur client built from c.
+func (c *Config) clientOptions() []waldur.Option {
+	opts := []waldur.Option{waldur.WithLogger(c.Logger)}
+	if strings.HasPrefix(c.Token, "w_") {
+		opts = append(opts, waldur.WithBearerToken(c.Token))
+	} else {
+		opts = append(opts, waldur.WithToken(c.Token))
+	}
+	return opts
+}

@@ -1,0 +1,56 @@
+// Package siteagent turns a Go program into a Waldur site agent.
+//
+// A site agent runs at a service provider. Waldur, the marketplace, tells it
+// about orders for the provider's offering; the agent provisions, changes and
+// removes resources on the provider's backend and reports back. With this
+// package the program supplies the backend work, and the agent does the rest:
+//
+//	agent, err := siteagent.New(siteagent.Config{
+//		WaldurURL:    os.Getenv("WALDUR_API_URL"),
+//		Token:        os.Getenv("WALDUR_API_TOKEN"),
+//		OfferingUUID: os.Getenv("WALDUR_OFFERING_UUID"),
+//		Orders: siteagent.OrderTypes{
+//			Create:    siteagent.OrderProcessorFunc(createVolume),
+//			Update:    siteagent.OrderProcessorFunc(resizeVolume),
+//			Terminate: siteagent.OrderProcessorFunc(deleteVolume),
+//		},
+//	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+//	defer stop()
+//	log.Fatal(agent.Run(ctx))
+//
+// # What Run does
+//
+// Run checks the credentials, registers the agent in Waldur's agent registry
+// once (identity, services, processors), opens the event source, processes every
+// order waiting for the provider, and then handles events and periodic passes
+// until its context ends. Every ReconcileInterval it lists pending orders again;
+// every HeartbeatInterval it reports that it is alive together with its Stats.
+// On cancellation it stops taking work, lets in-flight processors finish within
+// ShutdownTimeout and returns nil. It installs no signal handlers.
+//
+// # Orders
+//
+// The agent owns every Waldur state transition. An order pending the provider's
+// approval is offered to an OrderEvaluator, if the processor implements one, and
+// approved, rejected or left pending accordingly. An executing order is handed
+// to the OrderProcessor; its Result (backend id, metadata, endpoints, limits) is
+// written to the resource and the order is marked done. A processor error wrapped
+// with Permanent marks the order erred with its message; a panic does too; any
+// other error is transient and retried with backoff, the order left untouched.
+// A processor may answer InProgress for asynchronous backends and is asked again
+// later.
+//
+// Waldur is the truth: each step acts on the state just read, a transition that
+// Waldur refuses because the order moved is followed by a re-read, and finished
+// orders are never written to. Duplicate and stale events are therefore
+// harmless, and so are restarts in the middle of an order. Work for one order is
+// serialised; different orders run concurrently up to Config.Concurrency.
+//
+// # Health
+//
+// HealthHandler serves /healthz, /readyz and /stats for orchestrators.
+package siteagent

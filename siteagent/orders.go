@@ -1,0 +1,434 @@
+package siteagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/gsv-platform/waldur-agent-go/internal/keyedpool"
+	"github.com/gsv-platform/waldur-agent-go/waldur"
+)
+
+// The order state machine. Waldur is the truth: every step acts on the state
+// just read (or carried by an event or a list), and a transition that Waldur
+// refuses as invalid (409, sometimes 400) leads to a re-read, never to a
+// second attempt at the same transition. Transition calls are marked retry-safe
+// for the HTTP client for that reason: a retried call whose first attempt
+// landed answers 409, and the re-read shows the state it produced.
+
+// orderHint is what the agent knows about an order before reading it.
+type orderHint struct {
+	state waldur.OrderState // from an event; "" if unknown
+	order *waldur.Order     // from a list: fresh enough to act on without a read
+}
+
+// isTerminal reports whether no agent action applies to an order in state s.
+func isTerminal(s waldur.OrderState) bool {
+	switch s {
+	case waldur.OrderStateDone, waldur.OrderStateErred, waldur.OrderStateCanceled, waldur.OrderStateRejected:
+		return true
+	}
+	return false
+}
+
+func orderKey(id waldur.UUID) string { return "order:" + waldur.Hex(id) }
+
+// handleOrder brings one order as far as the agent can take it now. It returns
+// a transient error when the work should be retried later.
+func (a *Agent) handleOrder(ctx context.Context, id waldur.UUID, hint orderHint) error {
+	if isTerminal(hint.state) {
+		a.forget(id)
+		return nil // an event about a finished order: nothing to read or write
+	}
+	o := hint.order
+	if o == nil {
+		var err error
+		if o, err = a.client.Orders.Get(ctx, id); err != nil {
+			if waldur.IsNotFound(err) {
+				a.log.Info("siteagent: order not found or not visible; ignoring", "order", id)
+				return nil
+			}
+			return fmt.Errorf("siteagent: read order %s: %w", id, err)
+		}
+	}
+	off := a.byID[o.OfferingUUID]
+	if off == nil {
+		a.log.Warn("siteagent: order of an offering this agent does not serve; ignoring",
+			"order", id, "offering", o.OfferingUUID)
+		return nil
+	}
+	return a.advanceOrder(ctx, off, o)
+}
+
+// maxSteps bounds the transitions one pass applies, so a server that keeps
+// answering "invalid state" cannot keep the agent in a loop.
+const maxSteps = 4
+
+func (a *Agent) advanceOrder(ctx context.Context, off *offering, o *waldur.Order) error {
+	approvedHere := false
+	for range maxSteps {
+		switch o.State {
+		case waldur.OrderStatePendingProvider:
+			next, done, err := a.decide(ctx, off, o)
+			if err != nil || done {
+				return err
+			}
+			approvedHere = next.State == waldur.OrderStateExecuting && o.State == waldur.OrderStatePendingProvider
+			o = next
+		case waldur.OrderStateExecuting:
+			return a.execute(ctx, off, o, approvedHere)
+		default:
+			// Terminal, or waiting for the consumer, the project or a start
+			// date: nothing for the provider to do.
+			if isTerminal(o.State) {
+				a.forget(o.UUID)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("siteagent: order %s: state kept changing under the agent (now %s)", o.UUID, o.State)
+}
+
+// decide evaluates a pending order and approves or rejects it. It returns the
+// order as it stands afterwards, or done=true when nothing more is to be done
+// in this pass.
+func (a *Agent) decide(ctx context.Context, off *offering, o *waldur.Order) (*waldur.Order, bool, error) {
+	d := Accept()
+	if ev, ok := a.cfg.Orders.(OrderEvaluator); ok {
+		req := a.newOrder(off, o)
+		var err error
+		d, err = callUser(ctx, a.cfg.ProcessorTimeout, func(ctx context.Context) (Decision, error) {
+			return ev.EvaluateOrder(ctx, req)
+		})
+		if err != nil {
+			if IsPermanent(err) {
+				// An evaluator that cannot decide an order for good rejects it.
+				d = Reject(err.Error())
+			} else {
+				return nil, true, fmt.Errorf("siteagent: evaluate order %s: %w", o.UUID, err)
+			}
+		}
+	}
+	rctx := waldur.WithRetrySafe(ctx)
+	switch d.verdict {
+	case verdictKeep:
+		a.log.Debug("siteagent: order kept pending", "order", o.UUID)
+		return o, true, nil
+	case verdictReject:
+		err := a.client.Orders.Reject(rctx, o.UUID, d.reason)
+		if err == nil {
+			a.forget(o.UUID)
+			a.counters.ordersRejected.Add(1)
+			a.log.Info("siteagent: order rejected", "order", o.UUID, "reason", d.reason)
+			return o, true, nil
+		}
+		return a.reread(ctx, o, "reject", err)
+	default:
+		err := a.client.Orders.Approve(rctx, o.UUID)
+		if err == nil {
+			a.counters.ordersApproved.Add(1)
+			a.log.Info("siteagent: order approved", "order", o.UUID, "type", o.Type)
+			next := *o
+			next.State = waldur.OrderStateExecuting
+			return &next, false, nil
+		}
+		return a.reread(ctx, o, "approve", err)
+	}
+}
+
+// reread handles a failed transition: an invalid-state answer means someone
+// (maybe an earlier attempt of ours) moved the order, so the agent reads it
+// again and continues from there; any other error is returned for retry.
+func (a *Agent) reread(ctx context.Context, o *waldur.Order, action string, err error) (*waldur.Order, bool, error) {
+	if !waldur.IsInvalidState(err) {
+		return nil, true, fmt.Errorf("siteagent: %s order %s: %w", action, o.UUID, err)
+	}
+	fresh, rerr := a.client.Orders.Get(ctx, o.UUID)
+	if rerr != nil {
+		return nil, true, fmt.Errorf("siteagent: re-read order %s after %s: %w", o.UUID, action, rerr)
+	}
+	a.log.Debug("siteagent: order moved meanwhile", "order", o.UUID, "action", action, "state", fresh.State)
+	return fresh, false, nil
+}
+
+// execute runs the processor on an executing order and records the outcome.
+// fresh means the agent approved the order a moment ago, so a Create order
+// cannot have a backend object yet and its resource need not be read.
+func (a *Agent) execute(ctx context.Context, off *offering, o *waldur.Order, fresh bool) error {
+	req := a.newOrder(off, o)
+	if o.Type != waldur.OrderTypeCreate || !fresh || req.Attempt > 1 || o.BackendID != "" {
+		if _, err := req.Resource(ctx); err != nil && !waldur.IsNotFound(err) {
+			return err
+		}
+	}
+
+	res, err := callUser(ctx, a.cfg.ProcessorTimeout, func(ctx context.Context) (Result, error) {
+		return a.cfg.Orders.ProcessOrder(ctx, req)
+	})
+	if err != nil {
+		if IsPermanent(err) {
+			return a.failOrder(ctx, o, err)
+		}
+		return fmt.Errorf("siteagent: process order %s: %w", o.UUID, err)
+	}
+
+	if res.IsInProgress() {
+		if id := res.inProgress.backendOrderID; id != "" && id != o.BackendID {
+			if err := a.client.Orders.SetBackendID(waldur.WithRetrySafe(ctx), o.UUID, id); err != nil {
+				return fmt.Errorf("siteagent: record backend order id of order %s: %w", o.UUID, err)
+			}
+		}
+		a.log.Debug("siteagent: order in progress", "order", o.UUID, "backend_order_id", res.inProgress.backendOrderID)
+		a.scheduleOrder(o.UUID, a.cfg.AsyncPollInterval)
+		return nil
+	}
+
+	if err := a.recordResult(ctx, req, res); err != nil {
+		return err
+	}
+	return a.completeOrder(ctx, o)
+}
+
+// recordResult writes a processor's result to the order's resource.
+func (a *Agent) recordResult(ctx context.Context, req *Order, res Result) error {
+	rid := req.ResourceUUID
+	if rid == (waldur.UUID{}) {
+		return nil
+	}
+	rctx := waldur.WithRetrySafe(ctx)
+	known := ""
+	if req.resource != nil {
+		known = req.resource.BackendID
+	}
+	if res.BackendID != "" && res.BackendID != known {
+		if err := a.client.Resources.SetBackendID(rctx, rid, res.BackendID); err != nil {
+			return fmt.Errorf("siteagent: set backend id of resource %s: %w", rid, err)
+		}
+	}
+	if res.BackendMetadata != nil {
+		if err := a.client.Resources.SetBackendMetadata(rctx, rid, res.BackendMetadata); err != nil {
+			return fmt.Errorf("siteagent: set backend metadata of resource %s: %w", rid, err)
+		}
+	}
+	if res.Endpoints != nil {
+		eps := make([]waldur.Endpoint, len(res.Endpoints))
+		for i, e := range res.Endpoints {
+			eps[i] = waldur.Endpoint{Name: e.Name, URL: e.URL}
+		}
+		if err := a.client.Resources.SetEndpoints(rctx, rid, eps); err != nil {
+			return fmt.Errorf("siteagent: set endpoints of resource %s: %w", rid, err)
+		}
+	}
+	if res.Limits != nil {
+		if err := a.client.Resources.SetLimits(rctx, rid, res.Limits); err != nil {
+			return fmt.Errorf("siteagent: set limits of resource %s: %w", rid, err)
+		}
+	}
+	return nil
+}
+
+// completeOrder marks an executing order done; "already done" is success.
+func (a *Agent) completeOrder(ctx context.Context, o *waldur.Order) error {
+	err := a.client.Orders.SetDone(waldur.WithRetrySafe(ctx), o.UUID)
+	if err == nil {
+		a.forget(o.UUID)
+		a.counters.ordersDone.Add(1)
+		a.log.Info("siteagent: order done", "order", o.UUID, "type", o.Type)
+		return nil
+	}
+	fresh, _, rerr := a.reread(ctx, o, "complete", err)
+	if rerr != nil {
+		return rerr
+	}
+	a.forget(o.UUID)
+	if fresh.State != waldur.OrderStateDone {
+		a.log.Warn("siteagent: order left executing before the agent completed it",
+			"order", o.UUID, "state", fresh.State)
+	}
+	return nil
+}
+
+// failOrder marks an order erred with cause's message. It re-reads the order
+// first, because set_state_erred is not state-gated in Waldur and must not
+// overwrite an order that finished meanwhile.
+func (a *Agent) failOrder(ctx context.Context, o *waldur.Order, cause error) error {
+	fresh, err := a.client.Orders.Get(ctx, o.UUID, "uuid", "state")
+	if err != nil {
+		return fmt.Errorf("siteagent: re-read order %s before marking it erred: %w", o.UUID, err)
+	}
+	if isTerminal(fresh.State) {
+		a.log.Info("siteagent: order finished meanwhile; not marking it erred", "order", o.UUID, "state", fresh.State)
+		return nil
+	}
+	msg, trace := errorReport(cause, a.cfg.ErrorTraceback)
+	if err := a.client.Orders.SetErred(waldur.WithRetrySafe(ctx), o.UUID, msg, trace); err != nil {
+		if waldur.IsInvalidState(err) {
+			return nil
+		}
+		return fmt.Errorf("siteagent: mark order %s erred: %w", o.UUID, err)
+	}
+	a.forget(o.UUID)
+	a.counters.ordersErred.Add(1)
+	a.noteError(cause)
+	a.log.Warn("siteagent: order erred", "order", o.UUID, "type", o.Type, "error", msg)
+	return nil
+}
+
+// errorReport turns an error into set_state_erred's message and traceback.
+func errorReport(err error, withTrace bool) (msg, trace string) {
+	var pe *userPanic
+	if errors.As(err, &pe) {
+		msg = fmt.Sprintf("processor panicked: %v", pe.value)
+		if withTrace {
+			trace = string(pe.stack)
+		}
+		return msg, trace
+	}
+	msg = err.Error()
+	if withTrace {
+		trace = fmt.Sprintf("%+v", err)
+	}
+	return msg, trace
+}
+
+// newOrder builds the processor's view of o.
+func (a *Agent) newOrder(off *offering, o *waldur.Order) *Order {
+	a.mu.Lock()
+	a.attempts[o.UUID]++
+	attempt := a.attempts[o.UUID]
+	a.mu.Unlock()
+	var plan waldur.UUID
+	if o.PlanUUID != nil {
+		plan = *o.PlanUUID
+	}
+	return &Order{
+		UUID:           o.UUID,
+		Type:           o.Type,
+		State:          o.State,
+		OfferingUUID:   off.id,
+		ResourceUUID:   o.MarketplaceResourceUUID,
+		ResourceName:   o.ResourceName,
+		ProjectUUID:    o.ProjectUUID,
+		ProjectName:    o.ProjectName,
+		CustomerUUID:   o.CustomerUUID,
+		CustomerName:   o.CustomerName,
+		PlanUUID:       plan,
+		Limits:         o.Limits,
+		Attributes:     o.Attributes,
+		BackendOrderID: o.BackendID,
+		Attempt:        attempt,
+		Details:        o,
+		Offering:       off.snapshot(),
+		client:         a.client,
+	}
+}
+
+// userPanic is a panic recovered from user code.
+type userPanic struct {
+	value any
+	stack []byte
+}
+
+func (p *userPanic) Error() string { return fmt.Sprintf("siteagent: processor panicked: %v", p.value) }
+
+// callUser calls user code with a timeout, turning a panic into a permanent
+// error that carries the stack.
+func callUser[T any](ctx context.Context, timeout time.Duration, fn func(context.Context) (T, error)) (res T, err error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	defer func() {
+		if v := recover(); v != nil {
+			err = Permanent(&userPanic{value: v, stack: debug.Stack()})
+		}
+	}()
+	return fn(ctx)
+}
+
+// runOrder is the unit of work for one order in the pool: it handles the order
+// and, for a transient failure, schedules a retry with backoff when retry is
+// set (events are retried by their source instead).
+func (a *Agent) runOrder(ctx context.Context, id waldur.UUID, hint orderHint, retry bool) error {
+	err := a.handleOrder(ctx, id, hint)
+	if err == nil {
+		return nil
+	}
+	var pe *keyedpool.PanicError
+	if errors.As(err, &pe) {
+		a.log.Error("siteagent: panic while handling order", "order", id, "panic", pe.Value, "stack", string(pe.Stack))
+	}
+	a.noteError(err)
+	if ctx.Err() != nil {
+		return err
+	}
+	a.log.Warn("siteagent: order handling failed; will retry", "order", id, "error", err)
+	if retry {
+		a.mu.Lock()
+		attempt := a.attempts[id]
+		a.mu.Unlock()
+		a.counters.ordersRetried.Add(1)
+		a.scheduleOrder(id, a.retry.Delay(max(attempt, 1)))
+	}
+	return err
+}
+
+// scheduleOrder arranges for the order to be handled again after d. The
+// timer only queues the order; Run's loop submits it, so no context is kept
+// outside Run.
+func (a *Agent) scheduleOrder(id waldur.UUID, d time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopping.Load() {
+		return
+	}
+	if t, ok := a.timers[id]; ok {
+		t.Stop()
+	}
+	a.timers[id] = time.AfterFunc(d, func() {
+		a.mu.Lock()
+		delete(a.timers, id)
+		a.due = append(a.due, id)
+		a.mu.Unlock()
+		select {
+		case a.dueCh <- struct{}{}:
+		default: // a wake-up is pending already
+		}
+	})
+}
+
+// takeDue returns the orders whose retry time has come.
+func (a *Agent) takeDue() []waldur.UUID {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	due := a.due
+	a.due = nil
+	return due
+}
+
+// submitOrder queues one order for handling with retries on failure.
+func (a *Agent) submitOrder(runCtx, workCtx context.Context, id waldur.UUID, hint orderHint) bool {
+	return a.submit(runCtx, workCtx, orderKey(id), func(ctx context.Context) error {
+		return a.runOrder(ctx, id, hint, true)
+	})
+}
+
+// forget drops the agent's memory of an order it finished with.
+func (a *Agent) forget(id waldur.UUID) {
+	a.mu.Lock()
+	delete(a.attempts, id)
+	if t, ok := a.timers[id]; ok {
+		t.Stop()
+		delete(a.timers, id)
+	}
+	a.mu.Unlock()
+}
+
+func (a *Agent) stopTimers() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for id, t := range a.timers {
+		t.Stop()
+		delete(a.timers, id)
+	}
+}

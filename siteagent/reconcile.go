@@ -1,0 +1,66 @@
+package siteagent
+
+import (
+	"context"
+
+	"github.com/gsv-platform/waldur-agent-go/waldur"
+)
+
+// pendingStates are the order states in which the provider has work to do.
+var pendingStates = []waldur.OrderState{waldur.OrderStatePendingProvider, waldur.OrderStateExecuting}
+
+// reconcile lists every served offering's orders that wait for the provider and
+// processes them. It runs at start and every ReconcileInterval: it catches
+// whatever events were missed, and it is the whole story in polling mode.
+//
+// Listed orders are processed as listed, without a second read; an order that
+// moved meanwhile costs one refused transition and a re-read. Orders already
+// queued, running or waiting for a retry are skipped unless they are stuck.
+func (a *Agent) reconcile(runCtx, workCtx context.Context) {
+	now := a.cfg.Now()
+	var stuck int64
+	ok := true
+	for _, off := range a.offerings {
+		if err := a.loadOffering(runCtx, off); err != nil {
+			a.noteError(err)
+			a.log.Warn("siteagent: reconcile: offering not readable", "offering", off.id, "error", err)
+			ok = false
+			continue
+		}
+		opts := waldur.ListOrdersOptions{OfferingUUID: off.id, States: pendingStates}
+		for o, err := range a.client.Orders.List(runCtx, opts) {
+			if err != nil {
+				if runCtx.Err() == nil {
+					a.noteError(err)
+					a.log.Warn("siteagent: reconcile: listing orders failed", "offering", off.id, "error", err)
+					ok = false
+				}
+				break
+			}
+			isStuck := o.State == waldur.OrderStateExecuting && !o.Modified.IsZero() && now.Sub(o.Modified) > a.cfg.StuckOrderAge
+			if isStuck {
+				stuck++
+				a.log.Warn("siteagent: order stuck in executing", "order", o.UUID, "since", o.Modified)
+			}
+			if !isStuck && a.pending(o.UUID) {
+				continue
+			}
+			if !a.submitOrder(runCtx, workCtx, o.UUID, orderHint{order: &o}) {
+				break
+			}
+		}
+	}
+	a.counters.ordersStuck.Store(stuck)
+	a.waldurOK.Store(ok)
+	if ok {
+		a.counters.lastReconcile.Store(a.cfg.Now().UnixNano())
+	}
+}
+
+// pending reports whether the order already waits for a scheduled retry.
+func (a *Agent) pending(id waldur.UUID) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.timers[id]
+	return ok
+}
