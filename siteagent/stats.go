@@ -37,7 +37,7 @@ type counters struct {
 	eventsReceived, eventsProcessed, eventsFailed, eventsMalformed, eventsUnknown, eventsDuplicate atomic.Int64
 
 	ordersApproved, ordersRejected, ordersDone, ordersErred, ordersRetried, ordersStuck atomic.Int64
-	inFlight                                                                           atomic.Int64
+	inFlight                                                                            atomic.Int64
 
 	lastReconcile, lastHeartbeat atomic.Int64 // unix nanoseconds
 
