@@ -1,6 +1,7 @@
 package waldurtest
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
@@ -294,6 +295,9 @@ type table[T any] struct {
 func newTable[T any]() table[T] { return table[T]{byID: map[uuid.UUID]*T{}} }
 
 func (t *table[T]) add(id uuid.UUID, v *T) {
+	if _, dup := t.byID[id]; dup {
+		panic(fmt.Sprintf("waldurtest: UUID %s is already taken", id))
+	}
 	t.byID[id] = v
 	t.list = append(t.list, v)
 }

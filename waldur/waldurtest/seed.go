@@ -98,8 +98,9 @@ type OrderSpec struct {
 	// Attributes is the order form; Create orders get a "name" if it has none.
 	Attributes map[string]any
 	// Resource is the resource an Update, Terminate or Restore order acts on;
-	// when zero an OK resource is made. For Create orders a resource is always
-	// made (state Creating while the order is not finished).
+	// when zero an OK resource is made. A Create order always makes its
+	// resource (Creating while the order is unfinished); Resource, if set, is
+	// the new resource's UUID.
 	Resource       uuid.UUID
 	ResourceName   string
 	BackendID      string
@@ -480,6 +481,7 @@ func (s *Server) addOrderLocked(c *reqCtx, spec OrderSpec) *order {
 		}
 		if _, ok := o.Attributes["name"]; !ok {
 			o.Attributes["name"] = r.Name
+			r.Attributes["name"] = r.Name
 		}
 		r.CreationOrder = o
 		o.Resource = r
