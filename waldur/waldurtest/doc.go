@@ -53,10 +53,11 @@
 //
 // Where Waldur would publish to RabbitMQ (an order reaching pending-provider
 // or done, a username being set, a key rotation being requested, a project
-// role changing) the server produces an Event, keeps it for Server.Events and
-// hands it to the EventSink given with WithEventSink. register_queue and
-// create_queue hand the queue to a QueueProvisioner, so a broker-backed
-// implementation can create the queues for real.
+// role changing, a resource being paused) the server produces an Event, keeps
+// it for Server.Events and hands it to the EventSink given with
+// WithEventSink; Server.Emit sends any other event the same way.
+// register_queue and create_queue hand the queue to a QueueProvisioner, so a
+// broker-backed implementation can create the queues for real.
 //
 // # Failures
 //

@@ -265,3 +265,22 @@ func TestTeamIsUnpaged(t *testing.T) {
 	assert.NotContains(t, team[1], "offering_user_username")
 	assert.True(t, strings.HasPrefix(team[0]["url"].(string), s.URL()))
 }
+
+func TestChangeResourceEmitsResourceEvent(t *testing.T) {
+	s := waldurtest.NewServer(t)
+	off := s.AddOffering(waldurtest.OfferingSpec{})
+	res := s.AddResource(waldurtest.ResourceSpec{Offering: off, BackendID: "b1"})
+	yes := true
+	s.ChangeResource(res, waldurtest.ResourceChange{Limits: map[string]int64{"cpu": 5}})
+	assert.Empty(t, s.Events(), "limits alone are not announced")
+	s.ChangeResource(res, waldurtest.ResourceChange{Paused: &yes})
+	ev := s.Events()
+	require.Len(t, ev, 1)
+	assert.Equal(t, "resource", ev[0].ObjectType)
+	assert.Equal(t, true, ev[0].Payload["paused"])
+	assert.Equal(t, "b1", ev[0].Payload["resource_backend_id"])
+	assert.Equal(t, map[string]any{"cpu": int64(5)}, ev[0].Payload["limits"])
+	assert.NotContains(t, ev[0].Legacy(), "resource_name")
+	got, _ := s.Resource(res)
+	assert.True(t, got.Paused)
+}

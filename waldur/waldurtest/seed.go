@@ -631,6 +631,51 @@ func (s *Server) RotateAPIKey(id uuid.UUID) error {
 	return err
 }
 
+// ResourceChange is a change made to a resource outside the agent, by its
+// consumer or by staff. Nil fields are left alone.
+type ResourceChange struct {
+	Paused               *bool
+	Downscaled           *bool
+	RestrictMemberAccess *bool
+	Limits               map[string]int64
+	EndDate              *time.Time
+}
+
+// ChangeResource applies a change and, when paused, downscaled or
+// restrict_member_access changed, emits the resource event as Waldur does.
+func (s *Server) ChangeResource(id uuid.UUID, ch ResourceChange) {
+	s.seed(func(c *reqCtx) {
+		r := s.st.resources.get(id)
+		if r == nil {
+			panic(fmt.Sprintf("waldurtest: no resource %s", id))
+		}
+		flags := false
+		for _, f := range []struct {
+			dst *bool
+			v   *bool
+		}{{&r.Paused, ch.Paused}, {&r.Downscaled, ch.Downscaled}, {&r.RestrictMemberAccess, ch.RestrictMemberAccess}} {
+			if f.v != nil && *f.v != *f.dst {
+				*f.dst, flags = *f.v, true
+			}
+		}
+		if ch.Limits != nil {
+			r.Limits = cloneLimits(ch.Limits)
+		}
+		if ch.EndDate != nil {
+			r.EndDate = timePtr(ch.EndDate)
+		}
+		r.Modified = c.now
+		if flags {
+			s.emitLocked(c, "resource", r.Offering.UUID, map[string]any{
+				"resource_uuid": hexID(r.UUID), "resource_backend_id": r.BackendID, "downscaled": r.Downscaled,
+				"restrict_member_access": r.RestrictMemberAccess, "paused": r.Paused, "limits": limitsPayload(r.Limits),
+				"resource_name": r.Name, "resource_state": r.State, "project_uuid": hexID(r.Project.UUID),
+				"project_name": r.Project.Name,
+			})
+		}
+	})
+}
+
 // Emit emits an arbitrary event for an offering, for object types the server
 // has no trigger for. object_type, schema_version and offering_uuid are added
 // to the payload.
