@@ -72,9 +72,10 @@ func (s *Server) ResetCalls() {
 
 // Transitions returns the successful state-changing actions called on an order
 // over the API, oldest first: "approve_by_provider", "reject_by_provider",
-// "set_state_executing", "set_state_done", "set_state_erred", "retry",
-// "cancel". A test asserting that the agent processed an order exactly once
-// compares it with, say, []string{"approve_by_provider", "set_state_done"}.
+// "set_state_executing", "set_state_done" and "set_state_erred". A test
+// asserting that the agent processed an order exactly once compares it with,
+// say, []string{"approve_by_provider", "set_state_done"}. Refused and faulted
+// calls, and SetOrderState, are not transitions.
 func (s *Server) Transitions(orderID uuid.UUID) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
