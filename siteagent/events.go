@@ -47,17 +47,17 @@ type Event struct {
 	ObjectType waldur.ObservableObjectType
 	// OfferingUUID is the offering the event is about, when the payload says.
 	OfferingUUID waldur.UUID
+	// EventType names the change for user-centric types, e.g.
+	// "user_deactivated"; often "".
+	EventType string
+	// SchemaVersion is the unified envelope's version; 0 on the legacy path.
+	SchemaVersion int
 	// MessageID identifies the message for deduplication ("" if unknown).
 	MessageID string
-	// Payload is the decoded payload: *OrderEvent, ...; nil for an object type
-	// the agent does not know.
+	// Payload is the decoded payload, a pointer to one of the *Event types of
+	// this package (*OrderEvent, *ResourceEvent, ...); nil for an object type
+	// this version does not know.
 	Payload any
-}
-
-// OrderEvent says that an order changed.
-type OrderEvent struct {
-	OrderUUID  waldur.UUID
-	OrderState waldur.OrderState // "" when the message does not carry it
 }
 
 // HandleEvent processes one event now and returns when it is handled. Event
