@@ -24,6 +24,8 @@ type Agent struct {
 
 	offerings []*offering
 	byID      map[waldur.UUID]*offering
+	caps      []capability
+	byType    map[waldur.ObservableObjectType][]capability
 
 	counters counters
 	started  atomic.Int64 // unix ns; 0 before Run
@@ -39,10 +41,10 @@ type Agent struct {
 	userUUID waldur.UUID // the token's user, set by connect
 
 	mu       sync.Mutex
-	attempts map[waldur.UUID]int         // order → processor calls in this process
-	timers   map[waldur.UUID]*time.Timer // order → scheduled retry
-	due      []waldur.UUID               // orders whose retry time has come
-	dueCh    chan struct{}               // wakes Run's loop when due grows
+	attempts map[waldur.UUID]int    // order → processor calls in this process
+	timers   map[string]*time.Timer // work key → scheduled retry
+	due      []scheduled            // scheduled work whose time has come
+	dueCh    chan struct{}          // wakes Run's loop when due grows
 }
 
 // offering is the agent's state for one served offering.
@@ -88,8 +90,15 @@ func New(cfg Config) (*Agent, error) {
 		retry:    backoff.Policy{Initial: cfg.RetryBackoff, Max: cfg.MaxRetryBackoff, Multiplier: 2, Jitter: 0.2},
 		byID:     make(map[waldur.UUID]*offering, len(ids)),
 		attempts: make(map[waldur.UUID]int),
-		timers:   make(map[waldur.UUID]*time.Timer),
+		timers:   make(map[string]*time.Timer),
 		dueCh:    make(chan struct{}, 1),
+	}
+	a.caps = a.capabilities()
+	a.byType = make(map[waldur.ObservableObjectType][]capability)
+	for _, c := range a.caps {
+		for _, t := range c.objectTypes() {
+			a.byType[t] = append(a.byType[t], c)
+		}
 	}
 	for i, id := range ids {
 		name := cfg.Name
@@ -149,25 +158,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	var bg sync.WaitGroup
 	a.startEvents(ctx, workCtx, &bg)
 
-	// Reconciliation runs beside the loop, one pass at a time, so a slow
-	// listing never delays heartbeats or scheduled retries.
-	reconciling := make(chan struct{}, 1)
-	reconcile := func() {
-		select {
-		case reconciling <- struct{}{}:
-		default:
-			return // the previous pass is still running
-		}
-		bg.Add(1)
-		go func() {
-			defer bg.Done()
-			defer func() { <-reconciling }()
-			a.reconcile(ctx, workCtx)
-		}()
-	}
-	reconcile()
-	reconcileT := time.NewTicker(a.cfg.ReconcileInterval)
-	defer reconcileT.Stop()
+	a.startPasses(ctx, workCtx, &bg)
 	heartbeatT := time.NewTicker(a.cfg.HeartbeatInterval)
 	defer heartbeatT.Stop()
 	liveT := time.NewTicker(livenessTick)
@@ -180,15 +171,12 @@ loop:
 			break loop
 		case <-liveT.C:
 			a.tick()
-		case <-reconcileT.C:
-			a.tick()
-			reconcile()
 		case <-heartbeatT.C:
 			a.tick()
 			a.heartbeat(ctx)
 		case <-a.dueCh:
-			for _, id := range a.takeDue() {
-				a.submitOrder(ctx, workCtx, id, orderHint{})
+			for _, w := range a.takeDue() {
+				a.submit(ctx, workCtx, w.key, w.fn)
 			}
 		}
 	}

@@ -78,18 +78,18 @@ func (a *Agent) dispatch(ctx context.Context, e Event) error {
 	if e.OfferingUUID != (waldur.UUID{}) && a.byID[e.OfferingUUID] == nil {
 		return nil // another offering's event: not ours to act on
 	}
-	switch p := e.Payload.(type) {
-	case *OrderEvent:
-		if p.OrderUUID == (waldur.UUID{}) {
-			return nil
-		}
-		return a.doWork(ctx, orderKey(p.OrderUUID), func(ctx context.Context) error {
-			return a.runOrder(ctx, p.OrderUUID, orderHint{state: p.OrderState}, false)
-		})
-	default:
+	caps := a.byType[e.ObjectType]
+	if e.Payload == nil || len(caps) == 0 {
 		a.counters.eventsUnknown.Add(1)
+		a.log.Debug("siteagent: event of a type the agent does not handle", "object_type", e.ObjectType, "message_id", e.MessageID)
 		return nil
 	}
+	for _, c := range caps {
+		if err := c.handleEvent(ctx, e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // doWork runs fn in the pool and waits for it.

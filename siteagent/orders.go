@@ -18,6 +18,32 @@ import (
 // for the HTTP client for that reason: a retried call whose first attempt
 // landed answers 409, and the re-read shows the state it produced.
 
+// orderWork is the capability that processes marketplace orders.
+type orderWork struct{ a *Agent }
+
+func (w *orderWork) registration() registration {
+	return registration{service: serviceOrders, processors: []ProcessorInfo{describe(w.a.cfg.Orders)}}
+}
+
+func (w *orderWork) objectTypes() []waldur.ObservableObjectType {
+	return []waldur.ObservableObjectType{waldur.ObservableObjectTypeOrder}
+}
+
+func (w *orderWork) interval() time.Duration { return w.a.cfg.ReconcileInterval }
+
+func (w *orderWork) reconcile(runCtx, workCtx context.Context) { w.a.reconcileOrders(runCtx, workCtx) }
+
+func (w *orderWork) handleEvent(ctx context.Context, e Event) error {
+	p, ok := e.Payload.(*OrderEvent)
+	if !ok || p.OrderUUID == (waldur.UUID{}) {
+		return nil
+	}
+	a := w.a
+	return a.doWork(ctx, orderKey(p.OrderUUID), func(ctx context.Context) error {
+		return a.runOrder(ctx, p.OrderUUID, orderHint{state: p.OrderState}, false)
+	})
+}
+
 // orderHint is what the agent knows about an order before reading it.
 type orderHint struct {
 	state waldur.OrderState // from an event; "" if unknown
@@ -373,37 +399,11 @@ func (a *Agent) runOrder(ctx context.Context, id waldur.UUID, hint orderHint, re
 	return err
 }
 
-// scheduleOrder arranges for the order to be handled again after d. The
-// timer only queues the order; Run's loop submits it, so no context is kept
-// outside Run.
+// scheduleOrder arranges for the order to be handled again after d.
 func (a *Agent) scheduleOrder(id waldur.UUID, d time.Duration) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.stopping.Load() {
-		return
-	}
-	if t, ok := a.timers[id]; ok {
-		t.Stop()
-	}
-	a.timers[id] = time.AfterFunc(d, func() {
-		a.mu.Lock()
-		delete(a.timers, id)
-		a.due = append(a.due, id)
-		a.mu.Unlock()
-		select {
-		case a.dueCh <- struct{}{}:
-		default: // a wake-up is pending already
-		}
+	a.schedule(orderKey(id), d, func(ctx context.Context) error {
+		return a.runOrder(ctx, id, orderHint{}, true)
 	})
-}
-
-// takeDue returns the orders whose retry time has come.
-func (a *Agent) takeDue() []waldur.UUID {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	due := a.due
-	a.due = nil
-	return due
 }
 
 // submitOrder queues one order for handling with retries on failure.
@@ -417,18 +417,6 @@ func (a *Agent) submitOrder(runCtx, workCtx context.Context, id waldur.UUID, hin
 func (a *Agent) forget(id waldur.UUID) {
 	a.mu.Lock()
 	delete(a.attempts, id)
-	if t, ok := a.timers[id]; ok {
-		t.Stop()
-		delete(a.timers, id)
-	}
 	a.mu.Unlock()
-}
-
-func (a *Agent) stopTimers() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for id, t := range a.timers {
-		t.Stop()
-		delete(a.timers, id)
-	}
+	a.unschedule(orderKey(id))
 }

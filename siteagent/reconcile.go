@@ -9,14 +9,14 @@ import (
 // pendingStates are the order states in which the provider has work to do.
 var pendingStates = []waldur.OrderState{waldur.OrderStatePendingProvider, waldur.OrderStateExecuting}
 
-// reconcile lists every served offering's orders that wait for the provider and
+// reconcileOrders lists every served offering's orders that wait for the provider and
 // processes them. It runs at start and every ReconcileInterval: it catches
 // whatever events were missed, and it is the whole story in polling mode.
 //
 // Listed orders are processed as listed, without a second read; an order that
 // moved meanwhile costs one refused transition and a re-read. Orders already
 // queued, running or waiting for a retry are skipped unless they are stuck.
-func (a *Agent) reconcile(runCtx, workCtx context.Context) {
+func (a *Agent) reconcileOrders(runCtx, workCtx context.Context) {
 	now := a.cfg.Now()
 	var stuck int64
 	ok := true
@@ -42,7 +42,7 @@ func (a *Agent) reconcile(runCtx, workCtx context.Context) {
 				stuck++
 				a.log.Warn("siteagent: order stuck in executing", "order", o.UUID, "since", o.Modified)
 			}
-			if !isStuck && a.pending(o.UUID) {
+			if !isStuck && a.isScheduled(orderKey(o.UUID)) {
 				continue
 			}
 			if !a.submitOrder(runCtx, workCtx, o.UUID, orderHint{order: &o}) {
@@ -55,12 +55,4 @@ func (a *Agent) reconcile(runCtx, workCtx context.Context) {
 	if ok {
 		a.counters.lastReconcile.Store(a.cfg.Now().UnixNano())
 	}
-}
-
-// pending reports whether the order already waits for a scheduled retry.
-func (a *Agent) pending(id waldur.UUID) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	_, ok := a.timers[id]
-	return ok
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime/debug"
+	"slices"
 
 	"github.com/gsv-platform/waldur-agent-go/waldur"
 )
@@ -29,7 +30,15 @@ type registration struct {
 
 // registrations lists what this agent runs, by service.
 func (a *Agent) registrations() []registration {
-	regs := []registration{{service: serviceOrders, processors: []ProcessorInfo{describe(a.cfg.Orders)}}}
+	regs := make([]registration, 0, len(a.caps))
+	for _, c := range a.caps {
+		r := c.registration()
+		if i := slices.IndexFunc(regs, func(x registration) bool { return x.service == r.service }); i >= 0 {
+			regs[i].processors = append(regs[i].processors, r.processors...)
+			continue
+		}
+		regs = append(regs, r)
+	}
 	return regs
 }
 
