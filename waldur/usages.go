@@ -1,9 +1,7 @@
 package waldur
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"iter"
 	"net/http"
 	"strconv"
@@ -81,14 +79,6 @@ func FormatAmount(v float64) string {
 	return strconv.FormatFloat(v, 'f', 2, 64)
 }
 
-// setUsageBody is encoded here rather than with the generated type, whose
-// omitempty cannot omit a zero UUID or time and would send a zero plan_period.
-type setUsageBody struct {
-	Resource UUID                           `json:"resource"`
-	Date     time.Time                      `json:"date,omitzero"`
-	Usages   []waldurapi.ComponentUsageItem `json:"usages"`
-}
-
 // SetUsage reports the usage totals of a resource for a billing period.
 // Reporting again replaces the totals (an upsert per resource, component and
 // period). Waldur may refuse past periods with a 400.
@@ -96,7 +86,7 @@ type setUsageBody struct {
 // Waldur: POST /api/marketplace-component-usages/set_usage/
 func (s *UsagesService) SetUsage(ctx context.Context, r UsageReport) error {
 	ctx = WithRetrySafe(ctx) // upsert in Waldur: repeating it is harmless
-	body := setUsageBody{Resource: r.Resource, Date: r.Date, Usages: make([]waldurapi.ComponentUsageItem, len(r.Usages))}
+	body := waldurapi.SetUsageRequest{Resource: r.Resource, Date: r.Date, Usages: make([]waldurapi.ComponentUsageItem, len(r.Usages))}
 	for i, u := range r.Usages {
 		body.Usages[i] = waldurapi.ComponentUsageItem{
 			Type:               u.Type,
@@ -105,11 +95,7 @@ func (s *UsagesService) SetUsage(ctx context.Context, r UsageReport) error {
 			MissingUsagePolicy: u.MissingUsagePolicy,
 		}
 	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		return opError("set usage", err)
-	}
-	req, err := waldurapi.NewMarketplaceComponentUsagesSetUsageRequestWithBody(s.c.server, "application/json", bytes.NewReader(b))
+	req, err := waldurapi.NewMarketplaceComponentUsagesSetUsageRequest(s.c.server, body)
 	return s.c.action(ctx, req, err)
 }
 
@@ -126,28 +112,15 @@ type UserUsage struct {
 	Date time.Time
 }
 
-type userUsageBody struct {
-	Username string    `json:"username"`
-	Usage    string    `json:"usage"`
-	User     string    `json:"user,omitempty"`
-	Date     time.Time `json:"date,omitzero"`
-}
-
 // SetUserUsages reports per-user usage of one component usage record (from
 // [UsagesService.List]). The batch is atomic: one invalid item rejects all.
 //
 // Waldur: POST /api/marketplace-component-usages/{uuid}/set_user_usages/
 func (s *UsagesService) SetUserUsages(ctx context.Context, componentUsageID UUID, usages []UserUsage) error {
-	items := make([]userUsageBody, len(usages))
+	body := waldurapi.SetUserUsagesRequest{Usages: make([]waldurapi.UserUsage, len(usages))}
 	for i, u := range usages {
-		items[i] = userUsageBody(u)
+		body.Usages[i] = waldurapi.UserUsage{Username: u.Username, Usage: u.Usage, User: u.User, Date: u.Date}
 	}
-	b, err := json.Marshal(struct {
-		Usages []userUsageBody `json:"usages"`
-	}{items})
-	if err != nil {
-		return opError("set user usages", err)
-	}
-	req, err := waldurapi.NewMarketplaceComponentUsagesSetUserUsagesRequestWithBody(s.c.server, componentUsageID, "application/json", bytes.NewReader(b))
+	req, err := waldurapi.NewMarketplaceComponentUsagesSetUserUsagesRequest(s.c.server, componentUsageID, body)
 	return s.c.action(ctx, req, err)
 }

@@ -941,7 +941,7 @@ type APIKeySetKeyRequest struct {
 	APIKey string `json:"api_key"`
 
 	// ClientID New public identifier, when rotation changed it.
-	ClientID string `json:"client_id,omitempty"`
+	ClientID string `json:"client_id,omitempty,omitzero"`
 }
 
 // AgentDependency defines model for AgentDependency.
@@ -954,18 +954,18 @@ type AgentDependency struct {
 type AgentIdentity struct {
 	ConfigFileContent *string             `json:"config_file_content,omitempty"`
 	ConfigFilePath    *string             `json:"config_file_path,omitempty"`
-	Created           time.Time           `json:"created,omitempty"`
+	Created           time.Time           `json:"created,omitempty,omitzero"`
 	CreatedBy         *openapi_types.UUID `json:"created_by,omitempty"`
 
 	// Dependencies Free-form in 8.0; a list of `{package, version}` since 8.1.
-	Dependencies  interface{}           `json:"dependencies,omitempty"`
+	Dependencies  interface{}           `json:"dependencies,omitempty,omitzero"`
 	LastRestarted *time.Time            `json:"last_restarted,omitempty"`
-	Modified      time.Time             `json:"modified,omitempty"`
-	Name          string                `json:"name,omitempty"`
-	Offering      openapi_types.UUID    `json:"offering,omitempty"`
-	Services      []AgentServiceSummary `json:"services,omitempty"`
-	URL           string                `json:"url,omitempty"`
-	UUID          openapi_types.UUID    `json:"uuid,omitempty"`
+	Modified      time.Time             `json:"modified,omitempty,omitzero"`
+	Name          string                `json:"name,omitempty,omitzero"`
+	Offering      openapi_types.UUID    `json:"offering,omitempty,omitzero"`
+	Services      []AgentServiceSummary `json:"services,omitempty,omitzero"`
+	URL           string                `json:"url,omitempty,omitzero"`
+	UUID          openapi_types.UUID    `json:"uuid,omitempty,omitzero"`
 	Version       *string               `json:"version,omitempty"`
 }
 
@@ -975,8 +975,8 @@ type AgentIdentityRequest struct {
 	ConfigFilePath    *string `json:"config_file_path,omitempty"`
 
 	// Dependencies Installed packages; Waldur 8.0 accepts any JSON here.
-	Dependencies  []AgentDependency  `json:"dependencies,omitempty"`
-	LastRestarted time.Time          `json:"last_restarted,omitempty"`
+	Dependencies  []AgentDependency  `json:"dependencies,omitempty,omitzero"`
+	LastRestarted time.Time          `json:"last_restarted,omitempty,omitzero"`
 	Name          string             `json:"name"`
 	Offering      openapi_types.UUID `json:"offering"`
 	Version       *string            `json:"version,omitempty"`
@@ -984,16 +984,16 @@ type AgentIdentityRequest struct {
 
 // AgentProcessor One processor of a service; `last_run` is its heartbeat.
 type AgentProcessor struct {
-	BackendType    string             `json:"backend_type,omitempty"`
+	BackendType    string             `json:"backend_type,omitempty,omitzero"`
 	BackendVersion *string            `json:"backend_version,omitempty"`
-	Created        time.Time          `json:"created,omitempty"`
+	Created        time.Time          `json:"created,omitempty,omitzero"`
 	LastRun        *time.Time         `json:"last_run,omitempty"`
-	Modified       time.Time          `json:"modified,omitempty"`
-	Name           string             `json:"name,omitempty"`
-	Service        openapi_types.UUID `json:"service,omitempty"`
-	ServiceName    string             `json:"service_name,omitempty"`
-	URL            string             `json:"url,omitempty"`
-	UUID           openapi_types.UUID `json:"uuid,omitempty"`
+	Modified       time.Time          `json:"modified,omitempty,omitzero"`
+	Name           string             `json:"name,omitempty,omitzero"`
+	Service        openapi_types.UUID `json:"service,omitempty,omitzero"`
+	ServiceName    string             `json:"service_name,omitempty,omitzero"`
+	URL            string             `json:"url,omitempty,omitzero"`
+	UUID           openapi_types.UUID `json:"uuid,omitempty,omitzero"`
 }
 
 // AgentProcessorRequest defines model for AgentProcessorRequest.
@@ -1006,53 +1006,53 @@ type AgentProcessorRequest struct {
 
 // AgentProcessorSummary A processor as nested in its service.
 type AgentProcessorSummary struct {
-	BackendType    string             `json:"backend_type,omitempty"`
+	BackendType    string             `json:"backend_type,omitempty,omitzero"`
 	BackendVersion *string            `json:"backend_version,omitempty"`
-	Created        time.Time          `json:"created,omitempty"`
+	Created        time.Time          `json:"created,omitempty,omitzero"`
 	LastRun        *time.Time         `json:"last_run,omitempty"`
-	Modified       time.Time          `json:"modified,omitempty"`
-	Name           string             `json:"name,omitempty"`
-	URL            string             `json:"url,omitempty"`
-	UUID           openapi_types.UUID `json:"uuid,omitempty"`
+	Modified       time.Time          `json:"modified,omitempty,omitzero"`
+	Name           string             `json:"name,omitempty,omitzero"`
+	URL            string             `json:"url,omitempty,omitzero"`
+	UUID           openapi_types.UUID `json:"uuid,omitempty,omitzero"`
 }
 
 // AgentQueue The identity's unified queue and the RabbitMQ login for it.
 type AgentQueue struct {
-	ObservableObjectTypes []ObservableObjectType `json:"observable_object_types,omitempty"`
+	ObservableObjectTypes []ObservableObjectType `json:"observable_object_types,omitempty,omitzero"`
 
 	// QueueName `consumer_<32 hex>`.
-	QueueName string `json:"queue_name,omitempty"`
+	QueueName string `json:"queue_name,omitempty,omitzero"`
 
 	// RmqUsername RabbitMQ user (32 hex digits).
-	RmqUsername string `json:"rmq_username,omitempty"`
+	RmqUsername string `json:"rmq_username,omitempty,omitzero"`
 
 	// Vhost RabbitMQ virtual host (the owner's UUID hex).
-	Vhost string `json:"vhost,omitempty"`
+	Vhost string `json:"vhost,omitempty,omitzero"`
 }
 
 // AgentQueueRequest defines model for AgentQueueRequest.
 type AgentQueueRequest struct {
 	// ObjectTypes Types to route to the queue; omitted keeps the current filter, empty means all.
-	ObjectTypes []ObservableObjectType `json:"object_types,omitempty"`
+	ObjectTypes []ObservableObjectType `json:"object_types,omitempty,omitzero"`
 }
 
 // AgentService One loop (mode) of an agent identity.
 type AgentService struct {
-	Created      time.Time               `json:"created,omitempty"`
-	Identity     openapi_types.UUID      `json:"identity,omitempty"`
-	IdentityName string                  `json:"identity_name,omitempty"`
+	Created      time.Time               `json:"created,omitempty,omitzero"`
+	Identity     openapi_types.UUID      `json:"identity,omitempty,omitzero"`
+	IdentityName string                  `json:"identity_name,omitempty,omitzero"`
 	Mode         *string                 `json:"mode,omitempty"`
-	Modified     time.Time               `json:"modified,omitempty"`
-	Name         string                  `json:"name,omitempty"`
-	Processors   []AgentProcessorSummary `json:"processors,omitempty"`
+	Modified     time.Time               `json:"modified,omitempty,omitzero"`
+	Name         string                  `json:"name,omitempty,omitzero"`
+	Processors   []AgentProcessorSummary `json:"processors,omitempty,omitzero"`
 
 	// State Service state as rendered in responses (the list filter uses 1/2/3 instead).
-	State AgentServiceState `json:"state,omitempty"`
+	State AgentServiceState `json:"state,omitempty,omitzero"`
 
 	// Statistics Free-form JSON.
-	Statistics interface{}        `json:"statistics,omitempty"`
-	URL        string             `json:"url,omitempty"`
-	UUID       openapi_types.UUID `json:"uuid,omitempty"`
+	Statistics interface{}        `json:"statistics,omitempty,omitzero"`
+	URL        string             `json:"url,omitempty,omitzero"`
+	UUID       openapi_types.UUID `json:"uuid,omitempty,omitzero"`
 }
 
 // AgentServiceRequest defines model for AgentServiceRequest.
@@ -1066,18 +1066,18 @@ type AgentServiceState string
 
 // AgentServiceSummary A service as nested in its identity.
 type AgentServiceSummary struct {
-	Created  time.Time `json:"created,omitempty"`
+	Created  time.Time `json:"created,omitempty,omitzero"`
 	Mode     *string   `json:"mode,omitempty"`
-	Modified time.Time `json:"modified,omitempty"`
-	Name     string    `json:"name,omitempty"`
+	Modified time.Time `json:"modified,omitempty,omitzero"`
+	Name     string    `json:"name,omitempty,omitzero"`
 
 	// State Service state as rendered in responses (the list filter uses 1/2/3 instead).
-	State AgentServiceState `json:"state,omitempty"`
+	State AgentServiceState `json:"state,omitempty,omitzero"`
 
 	// Statistics Free-form JSON.
-	Statistics interface{}        `json:"statistics,omitempty"`
-	URL        string             `json:"url,omitempty"`
-	UUID       openapi_types.UUID `json:"uuid,omitempty"`
+	Statistics interface{}        `json:"statistics,omitempty,omitzero"`
+	URL        string             `json:"url,omitempty,omitzero"`
+	UUID       openapi_types.UUID `json:"uuid,omitempty,omitzero"`
 }
 
 // AgentStatisticsRequest defines model for AgentStatisticsRequest.
@@ -1100,22 +1100,22 @@ type BillingType string
 
 // ComponentUsage The usage of one component of one resource in one billing period.
 type ComponentUsage struct {
-	BillingPeriod      openapi_types.Date `json:"billing_period,omitempty"`
-	Created            time.Time          `json:"created,omitempty"`
-	Date               time.Time          `json:"date,omitempty"`
-	Description        string             `json:"description,omitempty"`
-	MeasuredUnit       string             `json:"measured_unit,omitempty"`
-	MissingUsagePolicy MissingUsagePolicy `json:"missing_usage_policy,omitempty"`
-	Name               string             `json:"name,omitempty"`
-	OfferingName       string             `json:"offering_name,omitempty"`
-	OfferingUUID       openapi_types.UUID `json:"offering_uuid,omitempty"`
-	ResourceName       string             `json:"resource_name,omitempty"`
-	ResourceUUID       openapi_types.UUID `json:"resource_uuid,omitempty"`
-	Type               string             `json:"type,omitempty"`
+	BillingPeriod      openapi_types.Date `json:"billing_period,omitempty,omitzero"`
+	Created            time.Time          `json:"created,omitempty,omitzero"`
+	Date               time.Time          `json:"date,omitempty,omitzero"`
+	Description        string             `json:"description,omitempty,omitzero"`
+	MeasuredUnit       string             `json:"measured_unit,omitempty,omitzero"`
+	MissingUsagePolicy MissingUsagePolicy `json:"missing_usage_policy,omitempty,omitzero"`
+	Name               string             `json:"name,omitempty,omitzero"`
+	OfferingName       string             `json:"offering_name,omitempty,omitzero"`
+	OfferingUUID       openapi_types.UUID `json:"offering_uuid,omitempty,omitzero"`
+	ResourceName       string             `json:"resource_name,omitempty,omitzero"`
+	ResourceUUID       openapi_types.UUID `json:"resource_uuid,omitempty,omitzero"`
+	Type               string             `json:"type,omitempty,omitzero"`
 
 	// Usage Declared an integer by Waldur, but usage is decimal.
-	Usage float64            `json:"usage,omitempty"`
-	UUID  openapi_types.UUID `json:"uuid,omitempty"`
+	Usage float64            `json:"usage,omitempty,omitzero"`
+	UUID  openapi_types.UUID `json:"uuid,omitempty,omitzero"`
 }
 
 // ComponentUsageField defines model for ComponentUsageField.
@@ -1125,8 +1125,8 @@ type ComponentUsageField string
 type ComponentUsageItem struct {
 	// Amount Decimal with at most two fractional digits, as a string.
 	Amount             string             `json:"amount"`
-	Description        string             `json:"description,omitempty"`
-	MissingUsagePolicy MissingUsagePolicy `json:"missing_usage_policy,omitempty"`
+	Description        string             `json:"description,omitempty,omitzero"`
+	MissingUsagePolicy MissingUsagePolicy `json:"missing_usage_policy,omitempty,omitzero"`
 
 	// Type Component type.
 	Type string `json:"type"`
@@ -1134,14 +1134,14 @@ type ComponentUsageItem struct {
 
 // DetailResponse defines model for DetailResponse.
 type DetailResponse struct {
-	Detail string `json:"detail,omitempty"`
+	Detail string `json:"detail,omitempty,omitzero"`
 }
 
 // Endpoint An access endpoint of a resource.
 type Endpoint struct {
-	Name string             `json:"name,omitempty"`
-	URL  string             `json:"url,omitempty"`
-	UUID openapi_types.UUID `json:"uuid,omitempty"`
+	Name string             `json:"name,omitempty,omitzero"`
+	URL  string             `json:"url,omitempty,omitzero"`
+	UUID openapi_types.UUID `json:"uuid,omitempty,omitzero"`
 }
 
 // EndpointRequest defines model for EndpointRequest.
@@ -1162,31 +1162,31 @@ type ErrorBody = interface{}
 
 // EventSubscription A legacy event subscription; its UUID hex is the RabbitMQ login.
 type EventSubscription struct {
-	Created     time.Time `json:"created,omitempty"`
-	Description string    `json:"description,omitempty"`
-	Modified    time.Time `json:"modified,omitempty"`
+	Created     time.Time `json:"created,omitempty,omitzero"`
+	Description string    `json:"description,omitempty,omitzero"`
+	Modified    time.Time `json:"modified,omitempty,omitzero"`
 
 	// ObservableObjects Declared free-form by Waldur; rendered as a list of `{object_type}`.
-	ObservableObjects []ObservableObject `json:"observable_objects,omitempty"`
-	URL               string             `json:"url,omitempty"`
-	User              string             `json:"user,omitempty"`
-	UserFullName      string             `json:"user_full_name,omitempty"`
-	UserUsername      string             `json:"user_username,omitempty"`
-	UserUUID          openapi_types.UUID `json:"user_uuid,omitempty"`
-	UUID              openapi_types.UUID `json:"uuid,omitempty"`
+	ObservableObjects []ObservableObject `json:"observable_objects,omitempty,omitzero"`
+	URL               string             `json:"url,omitempty,omitzero"`
+	User              string             `json:"user,omitempty,omitzero"`
+	UserFullName      string             `json:"user_full_name,omitempty,omitzero"`
+	UserUsername      string             `json:"user_username,omitempty,omitzero"`
+	UserUUID          openapi_types.UUID `json:"user_uuid,omitempty,omitzero"`
+	UUID              openapi_types.UUID `json:"uuid,omitempty,omitzero"`
 }
 
 // EventSubscriptionQueue A legacy queue for one subscription, offering and object type.
 type EventSubscriptionQueue struct {
-	Created               time.Time            `json:"created,omitempty"`
-	EventSubscription     string               `json:"event_subscription,omitempty"`
-	EventSubscriptionUUID openapi_types.UUID   `json:"event_subscription_uuid,omitempty"`
-	ObjectType            ObservableObjectType `json:"object_type,omitempty"`
-	OfferingUUID          openapi_types.UUID   `json:"offering_uuid,omitempty"`
-	QueueName             string               `json:"queue_name,omitempty"`
-	URL                   string               `json:"url,omitempty"`
-	UUID                  openapi_types.UUID   `json:"uuid,omitempty"`
-	Vhost                 string               `json:"vhost,omitempty"`
+	Created               time.Time            `json:"created,omitempty,omitzero"`
+	EventSubscription     string               `json:"event_subscription,omitempty,omitzero"`
+	EventSubscriptionUUID openapi_types.UUID   `json:"event_subscription_uuid,omitempty,omitzero"`
+	ObjectType            ObservableObjectType `json:"object_type,omitempty,omitzero"`
+	OfferingUUID          openapi_types.UUID   `json:"offering_uuid,omitempty,omitzero"`
+	QueueName             string               `json:"queue_name,omitempty,omitzero"`
+	URL                   string               `json:"url,omitempty,omitzero"`
+	UUID                  openapi_types.UUID   `json:"uuid,omitempty,omitzero"`
+	Vhost                 string               `json:"vhost,omitempty,omitzero"`
 }
 
 // EventSubscriptionQueueRequest defines model for EventSubscriptionQueueRequest.
@@ -1197,7 +1197,7 @@ type EventSubscriptionQueueRequest struct {
 
 // EventSubscriptionRequest defines model for EventSubscriptionRequest.
 type EventSubscriptionRequest struct {
-	Description          string               `json:"description,omitempty"`
+	Description          string               `json:"description,omitempty,omitzero"`
 	ObservableObjectType ObservableObjectType `json:"observable_object_type"`
 }
 
@@ -1214,7 +1214,7 @@ type MissingUsagePolicy string
 
 // ObservableObject defines model for ObservableObject.
 type ObservableObject struct {
-	ObjectType ObservableObjectType `json:"object_type,omitempty"`
+	ObjectType ObservableObjectType `json:"object_type,omitempty,omitzero"`
 }
 
 // ObservableObjectType defines model for ObservableObjectType.
@@ -1222,41 +1222,41 @@ type ObservableObjectType string
 
 // OfferingComponent A billable component of an offering (CPU hours, storage, …).
 type OfferingComponent struct {
-	ArticleCode  string      `json:"article_code,omitempty"`
-	BillingType  BillingType `json:"billing_type,omitempty"`
+	ArticleCode  string      `json:"article_code,omitempty,omitzero"`
+	BillingType  BillingType `json:"billing_type,omitempty,omitzero"`
 	DefaultLimit *int64      `json:"default_limit,omitempty"`
-	Description  string      `json:"description,omitempty"`
-	IsBoolean    bool        `json:"is_boolean,omitempty"`
-	IsPrepaid    bool        `json:"is_prepaid,omitempty"`
+	Description  string      `json:"description,omitempty,omitzero"`
+	IsBoolean    bool        `json:"is_boolean,omitempty,omitzero"`
+	IsPrepaid    bool        `json:"is_prepaid,omitempty,omitzero"`
 	LimitAmount  *int64      `json:"limit_amount,omitempty"`
 
 	// LimitPeriod `month`, `quarterly`, `annual`, `total`, empty or null.
 	LimitPeriod       *string `json:"limit_period,omitempty"`
 	MaxAvailableLimit *int64  `json:"max_available_limit,omitempty"`
 	MaxValue          *int64  `json:"max_value,omitempty"`
-	MeasuredUnit      string  `json:"measured_unit,omitempty"`
+	MeasuredUnit      string  `json:"measured_unit,omitempty,omitzero"`
 	MinValue          *int64  `json:"min_value,omitempty"`
-	Name              string  `json:"name,omitempty"`
+	Name              string  `json:"name,omitempty,omitzero"`
 
 	// Type Internal name used in limits and usage reports.
-	Type       string             `json:"type,omitempty"`
-	UnitFactor int                `json:"unit_factor,omitempty"`
-	UUID       openapi_types.UUID `json:"uuid,omitempty"`
+	Type       string             `json:"type,omitempty,omitzero"`
+	UnitFactor int                `json:"unit_factor,omitempty,omitzero"`
+	UUID       openapi_types.UUID `json:"uuid,omitempty,omitzero"`
 }
 
 // OfferingPluginOptions Plugin options of an offering. The options a site agent reads are typed;
 // any other option is kept in AdditionalProperties.
 type OfferingPluginOptions struct {
-	AutoApproveRemoteOrders              bool                     `json:"auto_approve_remote_orders,omitempty"`
-	HomedirPrefix                        string                   `json:"homedir_prefix,omitempty"`
-	InitialPrimarygroupNumber            int                      `json:"initial_primarygroup_number,omitempty"`
-	InitialUidnumber                     int                      `json:"initial_uidnumber,omitempty"`
-	InitialUsergroupNumber               int                      `json:"initial_usergroup_number,omitempty"`
-	ServiceProviderCanCreateOfferingUser bool                     `json:"service_provider_can_create_offering_user,omitempty"`
-	SupportsDownscaling                  bool                     `json:"supports_downscaling,omitempty"`
-	SupportsPausing                      bool                     `json:"supports_pausing,omitempty"`
-	UsernameAnonymizedPrefix             string                   `json:"username_anonymized_prefix,omitempty"`
-	UsernameGenerationPolicy             UsernameGenerationPolicy `json:"username_generation_policy,omitempty"`
+	AutoApproveRemoteOrders              bool                     `json:"auto_approve_remote_orders,omitempty,omitzero"`
+	HomedirPrefix                        string                   `json:"homedir_prefix,omitempty,omitzero"`
+	InitialPrimarygroupNumber            int                      `json:"initial_primarygroup_number,omitempty,omitzero"`
+	InitialUidnumber                     int                      `json:"initial_uidnumber,omitempty,omitzero"`
+	InitialUsergroupNumber               int                      `json:"initial_usergroup_number,omitempty,omitzero"`
+	ServiceProviderCanCreateOfferingUser bool                     `json:"service_provider_can_create_offering_user,omitempty,omitzero"`
+	SupportsDownscaling                  bool                     `json:"supports_downscaling,omitempty,omitzero"`
+	SupportsPausing                      bool                     `json:"supports_pausing,omitempty,omitzero"`
+	UsernameAnonymizedPrefix             string                   `json:"username_anonymized_prefix,omitempty,omitzero"`
+	UsernameGenerationPolicy             UsernameGenerationPolicy `json:"username_generation_policy,omitempty,omitzero"`
 	AdditionalProperties                 map[string]interface{}   `json:"-"`
 }
 
@@ -1265,38 +1265,38 @@ type OfferingState string
 
 // OfferingUser A Waldur user's account on an offering; holds the site username.
 type OfferingUser struct {
-	Created      time.Time          `json:"created,omitempty"`
-	CustomerName string             `json:"customer_name,omitempty"`
-	CustomerUUID openapi_types.UUID `json:"customer_uuid,omitempty"`
-	HasConsent   bool               `json:"has_consent,omitempty"`
-	IsRestricted bool               `json:"is_restricted,omitempty"`
-	Modified     time.Time          `json:"modified,omitempty"`
-	Offering     string             `json:"offering,omitempty"`
-	OfferingName string             `json:"offering_name,omitempty"`
-	OfferingUUID openapi_types.UUID `json:"offering_uuid,omitempty"`
+	Created      time.Time          `json:"created,omitempty,omitzero"`
+	CustomerName string             `json:"customer_name,omitempty,omitzero"`
+	CustomerUUID openapi_types.UUID `json:"customer_uuid,omitempty,omitzero"`
+	HasConsent   bool               `json:"has_consent,omitempty,omitzero"`
+	IsRestricted bool               `json:"is_restricted,omitempty,omitzero"`
+	Modified     time.Time          `json:"modified,omitempty,omitzero"`
+	Offering     string             `json:"offering,omitempty,omitzero"`
+	OfferingName string             `json:"offering_name,omitempty,omitzero"`
+	OfferingUUID openapi_types.UUID `json:"offering_uuid,omitempty,omitzero"`
 
 	// RuntimeState `Active`, `Pending account linking` or `Pending additional validation`.
-	RuntimeState              string             `json:"runtime_state,omitempty"`
-	ServiceProviderComment    string             `json:"service_provider_comment,omitempty"`
-	ServiceProviderCommentURL string             `json:"service_provider_comment_url,omitempty"`
-	State                     OfferingUserState  `json:"state,omitempty"`
-	URL                       string             `json:"url,omitempty"`
-	User                      string             `json:"user,omitempty"`
-	UserEmail                 string             `json:"user_email,omitempty"`
-	UserFullName              string             `json:"user_full_name,omitempty"`
-	UserUsername              string             `json:"user_username,omitempty"`
-	UserUUID                  openapi_types.UUID `json:"user_uuid,omitempty"`
+	RuntimeState              string             `json:"runtime_state,omitempty,omitzero"`
+	ServiceProviderComment    string             `json:"service_provider_comment,omitempty,omitzero"`
+	ServiceProviderCommentURL string             `json:"service_provider_comment_url,omitempty,omitzero"`
+	State                     OfferingUserState  `json:"state,omitempty,omitzero"`
+	URL                       string             `json:"url,omitempty,omitzero"`
+	User                      string             `json:"user,omitempty,omitzero"`
+	UserEmail                 string             `json:"user_email,omitempty,omitzero"`
+	UserFullName              string             `json:"user_full_name,omitempty,omitzero"`
+	UserUsername              string             `json:"user_username,omitempty,omitzero"`
+	UserUUID                  openapi_types.UUID `json:"user_uuid,omitempty,omitzero"`
 	Username                  *string            `json:"username,omitempty"`
-	UUID                      openapi_types.UUID `json:"uuid,omitempty"`
+	UUID                      openapi_types.UUID `json:"uuid,omitempty,omitzero"`
 }
 
 // OfferingUserCommentRequest defines model for OfferingUserCommentRequest.
 type OfferingUserCommentRequest struct {
 	// Comment Shown to the user.
-	Comment string `json:"comment,omitempty"`
+	Comment string `json:"comment,omitempty,omitzero"`
 
 	// CommentURL Where the user can act (e.g. link an account).
-	CommentURL string `json:"comment_url,omitempty"`
+	CommentURL string `json:"comment_url,omitempty,omitzero"`
 }
 
 // OfferingUserField defines model for OfferingUserField.
@@ -1315,70 +1315,70 @@ type OfferingUserUpdate struct {
 // object and is often null for site-agent offerings.
 type Order struct {
 	// Attributes The consumer's order form (free-form; includes `name`).
-	Attributes               map[string]interface{} `json:"attributes,omitempty"`
-	BackendID                string                 `json:"backend_id,omitempty"`
+	Attributes               map[string]interface{} `json:"attributes,omitempty,omitzero"`
+	BackendID                string                 `json:"backend_id,omitempty,omitzero"`
 	CompletedAt              *time.Time             `json:"completed_at,omitempty"`
-	ConsumerMessage          string                 `json:"consumer_message,omitempty"`
-	ConsumerRejectionComment string                 `json:"consumer_rejection_comment,omitempty"`
+	ConsumerMessage          string                 `json:"consumer_message,omitempty,omitzero"`
+	ConsumerRejectionComment string                 `json:"consumer_rejection_comment,omitempty,omitzero"`
 
 	// Cost Decimal number as a string.
 	Cost              *string            `json:"cost,omitempty"`
-	Created           time.Time          `json:"created,omitempty"`
+	Created           time.Time          `json:"created,omitempty,omitzero"`
 	CreatedByEmail    *string            `json:"created_by_email,omitempty"`
-	CreatedByFullName string             `json:"created_by_full_name,omitempty"`
-	CreatedByUsername string             `json:"created_by_username,omitempty"`
-	CustomerName      string             `json:"customer_name,omitempty"`
-	CustomerSlug      string             `json:"customer_slug,omitempty"`
-	CustomerUUID      openapi_types.UUID `json:"customer_uuid,omitempty"`
-	ErrorMessage      string             `json:"error_message,omitempty"`
-	ErrorTraceback    string             `json:"error_traceback,omitempty"`
+	CreatedByFullName string             `json:"created_by_full_name,omitempty,omitzero"`
+	CreatedByUsername string             `json:"created_by_username,omitempty,omitzero"`
+	CustomerName      string             `json:"customer_name,omitempty,omitzero"`
+	CustomerSlug      string             `json:"customer_slug,omitempty,omitzero"`
+	CustomerUUID      openapi_types.UUID `json:"customer_uuid,omitempty,omitzero"`
+	ErrorMessage      string             `json:"error_message,omitempty,omitzero"`
+	ErrorTraceback    string             `json:"error_traceback,omitempty,omitzero"`
 
 	// Limits Requested limits by component type.
-	Limits                  map[string]int64    `json:"limits,omitempty"`
-	MarketplaceResourceUUID openapi_types.UUID  `json:"marketplace_resource_uuid,omitempty"`
-	Modified                time.Time           `json:"modified,omitempty"`
+	Limits                  map[string]int64    `json:"limits,omitempty,omitzero"`
+	MarketplaceResourceUUID openapi_types.UUID  `json:"marketplace_resource_uuid,omitempty,omitzero"`
+	Modified                time.Time           `json:"modified,omitempty,omitzero"`
 	NewPlanUUID             *openapi_types.UUID `json:"new_plan_uuid,omitempty"`
-	Offering                string              `json:"offering,omitempty"`
-	OfferingName            string              `json:"offering_name,omitempty"`
+	Offering                string              `json:"offering,omitempty,omitzero"`
+	OfferingName            string              `json:"offering_name,omitempty,omitzero"`
 
 	// OfferingPluginOptions Plugin options of the ordered offering.
-	OfferingPluginOptions    map[string]interface{} `json:"offering_plugin_options,omitempty"`
-	OfferingType             string                 `json:"offering_type,omitempty"`
-	OfferingUUID             openapi_types.UUID     `json:"offering_uuid,omitempty"`
+	OfferingPluginOptions    map[string]interface{} `json:"offering_plugin_options,omitempty,omitzero"`
+	OfferingType             string                 `json:"offering_type,omitempty,omitzero"`
+	OfferingUUID             openapi_types.UUID     `json:"offering_uuid,omitempty,omitzero"`
 	OldPlanUUID              *openapi_types.UUID    `json:"old_plan_uuid,omitempty"`
-	Output                   string                 `json:"output,omitempty"`
+	Output                   string                 `json:"output,omitempty,omitzero"`
 	Plan                     *string                `json:"plan,omitempty"`
 	PlanName                 *string                `json:"plan_name,omitempty"`
 	PlanUUID                 *openapi_types.UUID    `json:"plan_uuid,omitempty"`
-	ProjectDescription       string                 `json:"project_description,omitempty"`
-	ProjectName              string                 `json:"project_name,omitempty"`
-	ProjectSlug              string                 `json:"project_slug,omitempty"`
-	ProjectUUID              openapi_types.UUID     `json:"project_uuid,omitempty"`
-	ProviderMessage          string                 `json:"provider_message,omitempty"`
-	ProviderName             string                 `json:"provider_name,omitempty"`
-	ProviderRejectionComment string                 `json:"provider_rejection_comment,omitempty"`
-	ProviderUUID             openapi_types.UUID     `json:"provider_uuid,omitempty"`
+	ProjectDescription       string                 `json:"project_description,omitempty,omitzero"`
+	ProjectName              string                 `json:"project_name,omitempty,omitzero"`
+	ProjectSlug              string                 `json:"project_slug,omitempty,omitzero"`
+	ProjectUUID              openapi_types.UUID     `json:"project_uuid,omitempty,omitzero"`
+	ProviderMessage          string                 `json:"provider_message,omitempty,omitzero"`
+	ProviderName             string                 `json:"provider_name,omitempty,omitzero"`
+	ProviderRejectionComment string                 `json:"provider_rejection_comment,omitempty,omitzero"`
+	ProviderUUID             openapi_types.UUID     `json:"provider_uuid,omitempty,omitzero"`
 	RequestComment           *string                `json:"request_comment,omitempty"`
-	ResourceName             string                 `json:"resource_name,omitempty"`
+	ResourceName             string                 `json:"resource_name,omitempty,omitzero"`
 	ResourceUUID             *openapi_types.UUID    `json:"resource_uuid,omitempty"`
-	Slug                     string                 `json:"slug,omitempty"`
+	Slug                     string                 `json:"slug,omitempty,omitzero"`
 	StartDate                *openapi_types.Date    `json:"start_date,omitempty"`
-	State                    OrderState             `json:"state,omitempty"`
-	Type                     OrderType              `json:"type,omitempty"`
-	URL                      string                 `json:"url,omitempty"`
-	UUID                     openapi_types.UUID     `json:"uuid,omitempty"`
+	State                    OrderState             `json:"state,omitempty,omitzero"`
+	Type                     OrderType              `json:"type,omitempty,omitzero"`
+	URL                      string                 `json:"url,omitempty,omitzero"`
+	UUID                     openapi_types.UUID     `json:"uuid,omitempty,omitzero"`
 }
 
 // OrderApproveRequest defines model for OrderApproveRequest.
 type OrderApproveRequest struct {
 	// Attributes Attributes to store on the order while approving.
-	Attributes map[string]interface{} `json:"attributes,omitempty"`
+	Attributes map[string]interface{} `json:"attributes,omitempty,omitzero"`
 }
 
 // OrderErrorRequest defines model for OrderErrorRequest.
 type OrderErrorRequest struct {
-	ErrorMessage   string `json:"error_message,omitempty"`
-	ErrorTraceback string `json:"error_traceback,omitempty"`
+	ErrorMessage   string `json:"error_message,omitempty,omitzero"`
+	ErrorTraceback string `json:"error_traceback,omitempty,omitzero"`
 }
 
 // OrderField defines model for OrderField.
@@ -1389,7 +1389,7 @@ type OrderOrdering string
 
 // OrderRejectRequest defines model for OrderRejectRequest.
 type OrderRejectRequest struct {
-	ProviderRejectionComment string `json:"provider_rejection_comment,omitempty"`
+	ProviderRejectionComment string `json:"provider_rejection_comment,omitempty,omitzero"`
 }
 
 // OrderState defines model for OrderState.
@@ -1400,25 +1400,25 @@ type OrderType string
 
 // ProviderOffering defines model for ProviderOffering.
 type ProviderOffering struct {
-	BackendID string `json:"backend_id,omitempty"`
+	BackendID string `json:"backend_id,omitempty,omitzero"`
 
 	// BackendMetadata Free-form JSON.
-	BackendMetadata interface{}         `json:"backend_metadata,omitempty"`
-	Components      []OfferingComponent `json:"components,omitempty"`
+	BackendMetadata interface{}         `json:"backend_metadata,omitempty,omitzero"`
+	Components      []OfferingComponent `json:"components,omitempty,omitzero"`
 	CustomerName    *string             `json:"customer_name,omitempty"`
 	CustomerUUID    *openapi_types.UUID `json:"customer_uuid,omitempty"`
-	Name            string              `json:"name,omitempty"`
+	Name            string              `json:"name,omitempty,omitzero"`
 
 	// PluginOptions Plugin options of an offering. The options a site agent reads are typed;
 	// any other option is kept in AdditionalProperties.
-	PluginOptions OfferingPluginOptions `json:"plugin_options,omitempty"`
-	Slug          string                `json:"slug,omitempty"`
-	State         OfferingState         `json:"state,omitempty"`
+	PluginOptions OfferingPluginOptions `json:"plugin_options,omitempty,omitzero"`
+	Slug          string                `json:"slug,omitempty,omitzero"`
+	State         OfferingState         `json:"state,omitempty,omitzero"`
 
 	// Type Plugin type, e.g. `Marketplace.Slurm`.
-	Type string             `json:"type,omitempty"`
-	URL  string             `json:"url,omitempty"`
-	UUID openapi_types.UUID `json:"uuid,omitempty"`
+	Type string             `json:"type,omitempty,omitzero"`
+	URL  string             `json:"url,omitempty,omitzero"`
+	UUID openapi_types.UUID `json:"uuid,omitempty,omitzero"`
 }
 
 // ProviderOfferingField defines model for ProviderOfferingField.
@@ -1428,65 +1428,65 @@ type ProviderOfferingField string
 // resource; `resource_uuid` is the plugin's scope object.
 type Resource struct {
 	// Attributes Free-form attributes from the order form.
-	Attributes map[string]interface{} `json:"attributes,omitempty"`
-	BackendID  string                 `json:"backend_id,omitempty"`
+	Attributes map[string]interface{} `json:"attributes,omitempty,omitzero"`
+	BackendID  string                 `json:"backend_id,omitempty,omitzero"`
 
 	// BackendMetadata Free-form backend metadata.
-	BackendMetadata map[string]interface{} `json:"backend_metadata,omitempty"`
-	Created         time.Time              `json:"created,omitempty"`
+	BackendMetadata map[string]interface{} `json:"backend_metadata,omitempty,omitzero"`
+	Created         time.Time              `json:"created,omitempty,omitzero"`
 	CreationOrder   *Order                 `json:"creation_order,omitempty"`
 
 	// CurrentUsages Latest reported usage by component type.
-	CurrentUsages         map[string]float64     `json:"current_usages,omitempty"`
-	CustomerName          string                 `json:"customer_name,omitempty"`
-	CustomerSlug          string                 `json:"customer_slug,omitempty"`
-	CustomerUUID          openapi_types.UUID     `json:"customer_uuid,omitempty"`
-	Downscaled            bool                   `json:"downscaled,omitempty"`
-	EffectiveID           string                 `json:"effective_id,omitempty"`
+	CurrentUsages         map[string]float64     `json:"current_usages,omitempty,omitzero"`
+	CustomerName          string                 `json:"customer_name,omitempty,omitzero"`
+	CustomerSlug          string                 `json:"customer_slug,omitempty,omitzero"`
+	CustomerUUID          openapi_types.UUID     `json:"customer_uuid,omitempty,omitzero"`
+	Downscaled            bool                   `json:"downscaled,omitempty,omitzero"`
+	EffectiveID           string                 `json:"effective_id,omitempty,omitzero"`
 	EndDate               *openapi_types.Date    `json:"end_date,omitempty"`
-	Endpoints             []Endpoint             `json:"endpoints,omitempty"`
-	ErrorMessage          string                 `json:"error_message,omitempty"`
-	ErrorTraceback        string                 `json:"error_traceback,omitempty"`
-	HasAPIKeys            bool                   `json:"has_api_keys,omitempty"`
-	LastSync              time.Time              `json:"last_sync,omitempty"`
-	LimitUsage            map[string]float64     `json:"limit_usage,omitempty"`
-	Limits                map[string]int64       `json:"limits,omitempty"`
-	Modified              time.Time              `json:"modified,omitempty"`
-	Name                  string                 `json:"name,omitempty"`
-	Offering              string                 `json:"offering,omitempty"`
-	OfferingBackendID     string                 `json:"offering_backend_id,omitempty"`
-	OfferingComponents    []OfferingComponent    `json:"offering_components,omitempty"`
-	OfferingName          string                 `json:"offering_name,omitempty"`
-	OfferingPluginOptions map[string]interface{} `json:"offering_plugin_options,omitempty"`
-	OfferingType          string                 `json:"offering_type,omitempty"`
-	OfferingUUID          openapi_types.UUID     `json:"offering_uuid,omitempty"`
+	Endpoints             []Endpoint             `json:"endpoints,omitempty,omitzero"`
+	ErrorMessage          string                 `json:"error_message,omitempty,omitzero"`
+	ErrorTraceback        string                 `json:"error_traceback,omitempty,omitzero"`
+	HasAPIKeys            bool                   `json:"has_api_keys,omitempty,omitzero"`
+	LastSync              time.Time              `json:"last_sync,omitempty,omitzero"`
+	LimitUsage            map[string]float64     `json:"limit_usage,omitempty,omitzero"`
+	Limits                map[string]int64       `json:"limits,omitempty,omitzero"`
+	Modified              time.Time              `json:"modified,omitempty,omitzero"`
+	Name                  string                 `json:"name,omitempty,omitzero"`
+	Offering              string                 `json:"offering,omitempty,omitzero"`
+	OfferingBackendID     string                 `json:"offering_backend_id,omitempty,omitzero"`
+	OfferingComponents    []OfferingComponent    `json:"offering_components,omitempty,omitzero"`
+	OfferingName          string                 `json:"offering_name,omitempty,omitzero"`
+	OfferingPluginOptions map[string]interface{} `json:"offering_plugin_options,omitempty,omitzero"`
+	OfferingType          string                 `json:"offering_type,omitempty,omitzero"`
+	OfferingUUID          openapi_types.UUID     `json:"offering_uuid,omitempty,omitzero"`
 	OrderInProgress       *Order                 `json:"order_in_progress,omitempty"`
-	Paused                bool                   `json:"paused,omitempty"`
+	Paused                bool                   `json:"paused,omitempty,omitzero"`
 	PlanName              *string                `json:"plan_name,omitempty"`
 	PlanUUID              *openapi_types.UUID    `json:"plan_uuid,omitempty"`
 	ProjectEndDate        *openapi_types.Date    `json:"project_end_date,omitempty"`
-	ProjectName           string                 `json:"project_name,omitempty"`
-	ProjectSlug           string                 `json:"project_slug,omitempty"`
-	ProjectUUID           openapi_types.UUID     `json:"project_uuid,omitempty"`
+	ProjectName           string                 `json:"project_name,omitempty,omitzero"`
+	ProjectSlug           string                 `json:"project_slug,omitempty,omitzero"`
+	ProjectUUID           openapi_types.UUID     `json:"project_uuid,omitempty,omitzero"`
 	ResourceUUID          *openapi_types.UUID    `json:"resource_uuid,omitempty"`
-	RestrictMemberAccess  bool                   `json:"restrict_member_access,omitempty"`
-	Slug                  string                 `json:"slug,omitempty"`
-	State                 ResourceState          `json:"state,omitempty"`
-	URL                   string                 `json:"url,omitempty"`
+	RestrictMemberAccess  bool                   `json:"restrict_member_access,omitempty,omitzero"`
+	Slug                  string                 `json:"slug,omitempty,omitzero"`
+	State                 ResourceState          `json:"state,omitempty,omitzero"`
+	URL                   string                 `json:"url,omitempty,omitzero"`
 	Username              *string                `json:"username,omitempty"`
-	UUID                  openapi_types.UUID     `json:"uuid,omitempty"`
+	UUID                  openapi_types.UUID     `json:"uuid,omitempty,omitzero"`
 }
 
 // ResourceAPIKey Status of one API key of a resource; never carries the secret.
 type ResourceAPIKey struct {
 	// ClientID The backend's public identifier of the key.
-	ClientID          string              `json:"client_id,omitempty"`
-	ErrorMessage      string              `json:"error_message,omitempty"`
-	Modified          time.Time           `json:"modified,omitempty"`
-	ResourceBackendID string              `json:"resource_backend_id,omitempty"`
-	ResourceUUID      openapi_types.UUID  `json:"resource_uuid,omitempty"`
-	State             ResourceAPIKeyState `json:"state,omitempty"`
-	UUID              openapi_types.UUID  `json:"uuid,omitempty"`
+	ClientID          string              `json:"client_id,omitempty,omitzero"`
+	ErrorMessage      string              `json:"error_message,omitempty,omitzero"`
+	Modified          time.Time           `json:"modified,omitempty,omitzero"`
+	ResourceBackendID string              `json:"resource_backend_id,omitempty,omitzero"`
+	ResourceUUID      openapi_types.UUID  `json:"resource_uuid,omitempty,omitzero"`
+	State             ResourceAPIKeyState `json:"state,omitempty,omitzero"`
+	UUID              openapi_types.UUID  `json:"uuid,omitempty,omitzero"`
 }
 
 // ResourceAPIKeyState defines model for ResourceAPIKeyState.
@@ -1494,8 +1494,8 @@ type ResourceAPIKeyState string
 
 // ResourceErrorRequest defines model for ResourceErrorRequest.
 type ResourceErrorRequest struct {
-	ErrorMessage   string `json:"error_message,omitempty"`
-	ErrorTraceback string `json:"error_traceback,omitempty"`
+	ErrorMessage   string `json:"error_message,omitempty,omitzero"`
+	ErrorTraceback string `json:"error_traceback,omitempty,omitzero"`
 }
 
 // ResourceField defines model for ResourceField.
@@ -1507,11 +1507,11 @@ type ResourceState string
 // SetUsageRequest defines model for SetUsageRequest.
 type SetUsageRequest struct {
 	// Date Any moment in the billing period; defaults to now.
-	Date       time.Time          `json:"date,omitempty"`
-	PlanPeriod openapi_types.UUID `json:"plan_period,omitempty"`
+	Date       time.Time          `json:"date,omitempty,omitzero"`
+	PlanPeriod openapi_types.UUID `json:"plan_period,omitempty,omitzero"`
 
 	// Resource Marketplace resource UUID (or give plan_period).
-	Resource openapi_types.UUID   `json:"resource,omitempty"`
+	Resource openapi_types.UUID   `json:"resource,omitempty,omitzero"`
 	Usages   []ComponentUsageItem `json:"usages"`
 }
 
@@ -1522,15 +1522,15 @@ type SetUserUsagesRequest struct {
 
 // SiteAgentLog defines model for SiteAgentLog.
 type SiteAgentLog struct {
-	AgentIdentityUUID openapi_types.UUID `json:"agent_identity_uuid,omitempty"`
-	Created           time.Time          `json:"created,omitempty"`
-	Level             LogLevel           `json:"level,omitempty"`
-	Message           string             `json:"message,omitempty"`
-	Module            string             `json:"module,omitempty"`
-	Offering          string             `json:"offering,omitempty"`
-	OfferingUUID      openapi_types.UUID `json:"offering_uuid,omitempty"`
-	Timestamp         float64            `json:"timestamp,omitempty"`
-	UUID              openapi_types.UUID `json:"uuid,omitempty"`
+	AgentIdentityUUID openapi_types.UUID `json:"agent_identity_uuid,omitempty,omitzero"`
+	Created           time.Time          `json:"created,omitempty,omitzero"`
+	Level             LogLevel           `json:"level,omitempty,omitzero"`
+	Message           string             `json:"message,omitempty,omitzero"`
+	Module            string             `json:"module,omitempty,omitzero"`
+	Offering          string             `json:"offering,omitempty,omitzero"`
+	OfferingUUID      openapi_types.UUID `json:"offering_uuid,omitempty,omitzero"`
+	Timestamp         float64            `json:"timestamp,omitempty,omitzero"`
+	UUID              openapi_types.UUID `json:"uuid,omitempty,omitzero"`
 }
 
 // SiteAgentLogRequest defines model for SiteAgentLogRequest.
@@ -1538,7 +1538,7 @@ type SiteAgentLogRequest struct {
 	AgentIdentityUUID openapi_types.UUID `json:"agent_identity_uuid"`
 	Level             LogLevel           `json:"level"`
 	Message           string             `json:"message"`
-	Module            string             `json:"module,omitempty"`
+	Module            string             `json:"module,omitempty,omitzero"`
 
 	// Timestamp Unix time in seconds.
 	Timestamp float64 `json:"timestamp"`
@@ -1546,39 +1546,39 @@ type SiteAgentLogRequest struct {
 
 // StatusResponse defines model for StatusResponse.
 type StatusResponse struct {
-	Status string `json:"status,omitempty"`
+	Status string `json:"status,omitempty,omitzero"`
 }
 
 // TeamMember A member of a resource's project, with the member's offering username.
 type TeamMember struct {
-	Email                string             `json:"email,omitempty"`
+	Email                string             `json:"email,omitempty,omitzero"`
 	ExpirationTime       *time.Time         `json:"expiration_time,omitempty"`
-	FullName             string             `json:"full_name,omitempty"`
+	FullName             string             `json:"full_name,omitempty,omitzero"`
 	OfferingUserState    *OfferingUserState `json:"offering_user_state,omitempty"`
 	OfferingUserUsername *string            `json:"offering_user_username,omitempty"`
-	Role                 string             `json:"role,omitempty"`
-	URL                  string             `json:"url,omitempty"`
-	Username             string             `json:"username,omitempty"`
-	UUID                 openapi_types.UUID `json:"uuid,omitempty"`
+	Role                 string             `json:"role,omitempty,omitzero"`
+	URL                  string             `json:"url,omitempty,omitzero"`
+	Username             string             `json:"username,omitempty,omitzero"`
+	UUID                 openapi_types.UUID `json:"uuid,omitempty,omitzero"`
 }
 
 // User A Waldur user as seen by itself.
 type User struct {
-	Email     string `json:"email,omitempty"`
-	FullName  string `json:"full_name,omitempty"`
-	IsActive  bool   `json:"is_active,omitempty"`
-	IsStaff   bool   `json:"is_staff,omitempty"`
-	IsSupport bool   `json:"is_support,omitempty"`
+	Email     string `json:"email,omitempty,omitzero"`
+	FullName  string `json:"full_name,omitempty,omitzero"`
+	IsActive  bool   `json:"is_active,omitempty,omitzero"`
+	IsStaff   bool   `json:"is_staff,omitempty,omitzero"`
+	IsSupport bool   `json:"is_support,omitempty,omitzero"`
 
 	// Token The user's DRF token key; treat as a secret.
-	Token          string     `json:"token,omitempty"`
+	Token          string     `json:"token,omitempty,omitzero"`
 	TokenExpiresAt *time.Time `json:"token_expires_at,omitempty"`
 
 	// TokenLifetime Seconds; null means the token never expires.
 	TokenLifetime *int               `json:"token_lifetime,omitempty"`
-	URL           string             `json:"url,omitempty"`
-	Username      string             `json:"username,omitempty"`
-	UUID          openapi_types.UUID `json:"uuid,omitempty"`
+	URL           string             `json:"url,omitempty,omitzero"`
+	Username      string             `json:"username,omitempty,omitzero"`
+	UUID          openapi_types.UUID `json:"uuid,omitempty,omitzero"`
 }
 
 // UserField defines model for UserField.
@@ -1586,13 +1586,13 @@ type UserField string
 
 // UserUsage defines model for UserUsage.
 type UserUsage struct {
-	Date time.Time `json:"date,omitempty"`
+	Date time.Time `json:"date,omitempty,omitzero"`
 
 	// Usage Decimal as a string.
 	Usage string `json:"usage"`
 
 	// User URL of the offering user (optional).
-	User string `json:"user,omitempty"`
+	User string `json:"user,omitempty,omitzero"`
 
 	// Username Offering username.
 	Username string `json:"username"`
@@ -1711,7 +1711,7 @@ type MarketplaceComponentUsagesListParams struct {
 	Type *string `form:"type,omitempty" json:"type,omitempty"`
 
 	// Field Sparse fieldset; repeat the parameter.
-	Field ComponentUsageFields `form:"field,omitempty" json:"field,omitempty"`
+	Field ComponentUsageFields `form:"field,omitempty" json:"field,omitempty,omitzero"`
 
 	// Page 1-based page number.
 	Page *Page `form:"page,omitempty" json:"page,omitempty"`
@@ -1723,15 +1723,15 @@ type MarketplaceComponentUsagesListParams struct {
 // MarketplaceOfferingUsersListParams defines parameters for MarketplaceOfferingUsersList.
 type MarketplaceOfferingUsersListParams struct {
 	// OfferingUUID One or more offering UUIDs, comma-separated.
-	OfferingUUID []openapi_types.UUID `form:"offering_uuid,omitempty" json:"offering_uuid,omitempty"`
-	State        []OfferingUserState  `form:"state,omitempty" json:"state,omitempty"`
+	OfferingUUID []openapi_types.UUID `form:"offering_uuid,omitempty" json:"offering_uuid,omitempty,omitzero"`
+	State        []OfferingUserState  `form:"state,omitempty" json:"state,omitempty,omitzero"`
 	IsRestricted *bool                `form:"is_restricted,omitempty" json:"is_restricted,omitempty"`
 	UserUUID     *openapi_types.UUID  `form:"user_uuid,omitempty" json:"user_uuid,omitempty"`
 	UserUsername *string              `form:"user_username,omitempty" json:"user_username,omitempty"`
 	HasConsent   *bool                `form:"has_consent,omitempty" json:"has_consent,omitempty"`
 
 	// Field Sparse fieldset; repeat the parameter.
-	Field OfferingUserFields `form:"field,omitempty" json:"field,omitempty"`
+	Field OfferingUserFields `form:"field,omitempty" json:"field,omitempty,omitzero"`
 
 	// Page 1-based page number.
 	Page *Page `form:"page,omitempty" json:"page,omitempty"`
@@ -1743,14 +1743,14 @@ type MarketplaceOfferingUsersListParams struct {
 // MarketplaceOfferingUsersRetrieveParams defines parameters for MarketplaceOfferingUsersRetrieve.
 type MarketplaceOfferingUsersRetrieveParams struct {
 	// Field Sparse fieldset; repeat the parameter.
-	Field OfferingUserFields `form:"field,omitempty" json:"field,omitempty"`
+	Field OfferingUserFields `form:"field,omitempty" json:"field,omitempty,omitzero"`
 }
 
 // MarketplaceOrdersListParams defines parameters for MarketplaceOrdersList.
 type MarketplaceOrdersListParams struct {
 	OfferingUUID *OrderOfferingUUID `form:"offering_uuid,omitempty" json:"offering_uuid,omitempty"`
-	State        OrderStates        `form:"state,omitempty" json:"state,omitempty"`
-	Type         OrderTypes         `form:"type,omitempty" json:"type,omitempty"`
+	State        OrderStates        `form:"state,omitempty" json:"state,omitempty,omitzero"`
+	Type         OrderTypes         `form:"type,omitempty" json:"type,omitempty,omitzero"`
 
 	// ResourceUUID Marketplace resource UUID.
 	ResourceUUID *OrderResourceUUID `form:"resource_uuid,omitempty" json:"resource_uuid,omitempty"`
@@ -1769,10 +1769,10 @@ type MarketplaceOrdersListParams struct {
 	CreatedBefore *CreatedBefore `form:"created_before,omitempty" json:"created_before,omitempty"`
 
 	// Field Sparse fieldset; repeat the parameter.
-	Field OrderFields `form:"field,omitempty" json:"field,omitempty"`
+	Field OrderFields `form:"field,omitempty" json:"field,omitempty,omitzero"`
 
 	// O Ordering; comma-separated, `-` for descending.
-	O []OrderOrdering `form:"o,omitempty" json:"o,omitempty"`
+	O []OrderOrdering `form:"o,omitempty" json:"o,omitempty,omitzero"`
 
 	// Page 1-based page number.
 	Page *Page `form:"page,omitempty" json:"page,omitempty"`
@@ -1784,8 +1784,8 @@ type MarketplaceOrdersListParams struct {
 // MarketplaceOrdersCountParams defines parameters for MarketplaceOrdersCount.
 type MarketplaceOrdersCountParams struct {
 	OfferingUUID *OrderOfferingUUID `form:"offering_uuid,omitempty" json:"offering_uuid,omitempty"`
-	State        OrderStates        `form:"state,omitempty" json:"state,omitempty"`
-	Type         OrderTypes         `form:"type,omitempty" json:"type,omitempty"`
+	State        OrderStates        `form:"state,omitempty" json:"state,omitempty,omitzero"`
+	Type         OrderTypes         `form:"type,omitempty" json:"type,omitempty,omitzero"`
 
 	// ResourceUUID Marketplace resource UUID.
 	ResourceUUID *OrderResourceUUID `form:"resource_uuid,omitempty" json:"resource_uuid,omitempty"`
@@ -1807,18 +1807,18 @@ type MarketplaceOrdersCountParams struct {
 // MarketplaceOrdersRetrieveParams defines parameters for MarketplaceOrdersRetrieve.
 type MarketplaceOrdersRetrieveParams struct {
 	// Field Sparse fieldset; repeat the parameter.
-	Field OrderFields `form:"field,omitempty" json:"field,omitempty"`
+	Field OrderFields `form:"field,omitempty" json:"field,omitempty,omitzero"`
 }
 
 // MarketplaceProviderOfferingsListParams defines parameters for MarketplaceProviderOfferingsList.
 type MarketplaceProviderOfferingsListParams struct {
 	CustomerUUID *openapi_types.UUID `form:"customer_uuid,omitempty" json:"customer_uuid,omitempty"`
 	Name         *string             `form:"name,omitempty" json:"name,omitempty"`
-	State        []OfferingState     `form:"state,omitempty" json:"state,omitempty"`
-	Type         []string            `form:"type,omitempty" json:"type,omitempty"`
+	State        []OfferingState     `form:"state,omitempty" json:"state,omitempty,omitzero"`
+	Type         []string            `form:"type,omitempty" json:"type,omitempty,omitzero"`
 
 	// Field Sparse fieldset; repeat the parameter.
-	Field OfferingFields `form:"field,omitempty" json:"field,omitempty"`
+	Field OfferingFields `form:"field,omitempty" json:"field,omitempty,omitzero"`
 
 	// Page 1-based page number.
 	Page *Page `form:"page,omitempty" json:"page,omitempty"`
@@ -1830,14 +1830,14 @@ type MarketplaceProviderOfferingsListParams struct {
 // MarketplaceProviderOfferingsRetrieveParams defines parameters for MarketplaceProviderOfferingsRetrieve.
 type MarketplaceProviderOfferingsRetrieveParams struct {
 	// Field Sparse fieldset; repeat the parameter.
-	Field OfferingFields `form:"field,omitempty" json:"field,omitempty"`
+	Field OfferingFields `form:"field,omitempty" json:"field,omitempty,omitzero"`
 }
 
 // MarketplaceProviderResourcesListParams defines parameters for MarketplaceProviderResourcesList.
 type MarketplaceProviderResourcesListParams struct {
 	// OfferingUUID One or more offering UUIDs, comma-separated.
-	OfferingUUID []openapi_types.UUID `form:"offering_uuid,omitempty" json:"offering_uuid,omitempty"`
-	State        []ResourceState      `form:"state,omitempty" json:"state,omitempty"`
+	OfferingUUID []openapi_types.UUID `form:"offering_uuid,omitempty" json:"offering_uuid,omitempty,omitzero"`
+	State        []ResourceState      `form:"state,omitempty" json:"state,omitempty,omitzero"`
 	BackendID    *string              `form:"backend_id,omitempty" json:"backend_id,omitempty"`
 	ProjectUUID  *openapi_types.UUID  `form:"project_uuid,omitempty" json:"project_uuid,omitempty"`
 	CustomerUUID *openapi_types.UUID  `form:"customer_uuid,omitempty" json:"customer_uuid,omitempty"`
@@ -1850,7 +1850,7 @@ type MarketplaceProviderResourcesListParams struct {
 	RestrictMemberAccess *bool   `form:"restrict_member_access,omitempty" json:"restrict_member_access,omitempty"`
 
 	// Field Sparse fieldset; repeat the parameter.
-	Field ResourceFields `form:"field,omitempty" json:"field,omitempty"`
+	Field ResourceFields `form:"field,omitempty" json:"field,omitempty,omitzero"`
 
 	// Page 1-based page number.
 	Page *Page `form:"page,omitempty" json:"page,omitempty"`
@@ -1862,14 +1862,14 @@ type MarketplaceProviderResourcesListParams struct {
 // MarketplaceProviderResourcesRetrieveParams defines parameters for MarketplaceProviderResourcesRetrieve.
 type MarketplaceProviderResourcesRetrieveParams struct {
 	// Field Sparse fieldset; repeat the parameter.
-	Field ResourceFields `form:"field,omitempty" json:"field,omitempty"`
+	Field ResourceFields `form:"field,omitempty" json:"field,omitempty,omitzero"`
 }
 
 // MarketplaceResourceAPIKeysListParams defines parameters for MarketplaceResourceAPIKeysList.
 type MarketplaceResourceAPIKeysListParams struct {
 	ResourceUUID *openapi_types.UUID   `form:"resource_uuid,omitempty" json:"resource_uuid,omitempty"`
 	OfferingUUID *openapi_types.UUID   `form:"offering_uuid,omitempty" json:"offering_uuid,omitempty"`
-	State        []ResourceAPIKeyState `form:"state,omitempty" json:"state,omitempty"`
+	State        []ResourceAPIKeyState `form:"state,omitempty" json:"state,omitempty,omitzero"`
 
 	// ModifiedBefore Modified before.
 	ModifiedBefore *ModifiedBefore `form:"modified_before,omitempty" json:"modified_before,omitempty"`
@@ -1899,7 +1899,7 @@ type MarketplaceSiteAgentLogsCreateJSONBody = []SiteAgentLogRequest
 // UsersMeRetrieveParams defines parameters for UsersMeRetrieve.
 type UsersMeRetrieveParams struct {
 	// Field Sparse fieldset; repeat the parameter.
-	Field UserFields `form:"field,omitempty" json:"field,omitempty"`
+	Field UserFields `form:"field,omitempty" json:"field,omitempty,omitzero"`
 }
 
 // EventSubscriptionsCreateQueueJSONRequestBody defines body for EventSubscriptionsCreateQueue for application/json ContentType.
