@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/gsv-platform/waldur-agent-go/waldur"
 )
 
@@ -25,15 +27,15 @@ var ErrMalformedEvent = errors.New("siteagent: malformed event")
 // treated as absent. Only a body that is not a JSON object, or that lacks the
 // UUID of the object it is about, is an error (wrapping ErrMalformedEvent).
 func DecodeEvent(body []byte, objectType waldur.ObservableObjectType) (Event, error) {
-	var m fields
-	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+	var w wire
+	if !isObject(body) || json.Unmarshal(body, &w) != nil {
 		return Event{}, fmt.Errorf("%w: not a JSON object", ErrMalformedEvent)
 	}
 	e := Event{
-		ObjectType:    waldur.ObservableObjectType(m.str("object_type")),
-		OfferingUUID:  m.uuid("offering_uuid"),
-		EventType:     m.str("event_type"),
-		SchemaVersion: m.integer("schema_version"),
+		ObjectType:    waldur.ObservableObjectType(w.ObjectType),
+		OfferingUUID:  waldur.UUID(w.OfferingUUID),
+		EventType:     string(w.EventType),
+		SchemaVersion: int(w.SchemaVersion),
 	}
 	if e.ObjectType == "" {
 		e.ObjectType = objectType
@@ -41,7 +43,7 @@ func DecodeEvent(body []byte, objectType waldur.ObservableObjectType) (Event, er
 	if e.ObjectType == "" {
 		return Event{}, fmt.Errorf("%w: no object_type", ErrMalformedEvent)
 	}
-	p, err := decodePayload(e.ObjectType, m)
+	p, err := w.payload(e.ObjectType)
 	if err != nil {
 		return Event{}, fmt.Errorf("%w: %s: %v", ErrMalformedEvent, e.ObjectType, err)
 	}
@@ -49,41 +51,108 @@ func DecodeEvent(body []byte, objectType waldur.ObservableObjectType) (Event, er
 	return e, nil
 }
 
-// decodePayload builds the payload of an object type: nil for a type this
-// version does not know, an error when the payload lacks its identifying key.
-func decodePayload(t waldur.ObservableObjectType, m fields) (any, error) {
+// isObject reports whether body starts like a JSON object; json.Unmarshal
+// into a struct would accept null.
+func isObject(body []byte) bool {
+	b := bytes.TrimLeft(body, " \t\r\n")
+	return len(b) > 0 && b[0] == '{'
+}
+
+// wire holds every key any event payload has, read in one pass. Its field
+// types never fail: a value of an unexpected type reads as absent.
+type wire struct {
+	ObjectType    lstr  `json:"object_type"`
+	OfferingUUID  luuid `json:"offering_uuid"`
+	EventType     lstr  `json:"event_type"`
+	SchemaVersion lint  `json:"schema_version"`
+	Action        lstr  `json:"action"`
+
+	OrderUUID         luuid    `json:"order_uuid"`
+	OrderState        lstr     `json:"order_state"`
+	SequenceNumber    lint     `json:"sequence_number"`
+	OrderType         lstr     `json:"order_type"`
+	ResourceUUID      luuid    `json:"resource_uuid"`
+	ResourceBackendID lstr     `json:"resource_backend_id"`
+	ResourceName      lstr     `json:"resource_name"`
+	ResourceState     lstr     `json:"resource_state"`
+	ProjectUUID       luuid    `json:"project_uuid"`
+	ProjectName       lstr     `json:"project_name"`
+	PlanUUID          luuid    `json:"plan_uuid"`
+	Attributes        lobject  `json:"attributes"`
+	Limits            llimits  `json:"limits"`
+	BackendID         lstr     `json:"backend_id"`
+	Paused            lbool    `json:"paused"`
+	Downscaled        lbool    `json:"downscaled"`
+	RestrictAccess    lbool    `json:"restrict_member_access"`
+	UserUUID          luuid    `json:"user_uuid"`
+	UserUsername      lstr     `json:"user_username"`
+	UserEmail         lstr     `json:"user_email"`
+	UserFullName      lstr     `json:"user_full_name"`
+	Email             lstr     `json:"email"`
+	FullName          lstr     `json:"full_name"`
+	RoleName          lstr     `json:"role_name"`
+	Granted           lbool    `json:"granted"`
+	ScopeType         lstr     `json:"scope_type"`
+	ScopeUUID         luuid    `json:"scope_uuid"`
+	ScopeName         lstr     `json:"scope_name"`
+	Username          lstr     `json:"username"`
+	OfferingUserUUID  luuid    `json:"offering_user_uuid"`
+	State             lstr     `json:"state"`
+	BackendIDs        lstrings `json:"resource_backend_ids"`
+	ChangedFields     lstrings `json:"changed_fields"`
+	ChangedAttributes lstrings `json:"changed_attributes"`
+	AccountUUID       luuid    `json:"account_uuid"`
+	AccountUsername   lstr     `json:"account_username"`
+	RequestUUID       luuid    `json:"backend_resource_request_uuid"`
+	PolicyUUID        luuid    `json:"policy_uuid"`
+	Timestamp         ltime    `json:"timestamp"`
+	Settings          lobject  `json:"settings"`
+	RequestedBy       luuid    `json:"requested_by_user_uuid"`
+	APIKeyUUID        luuid    `json:"api_key_uuid"`
+	ClientID          lstr     `json:"client_id"`
+	Changed           lchanges `json:"changed"`
+	IsActive          lbool    `json:"is_active"`
+	SSHKeyUUID        luuid    `json:"ssh_key_uuid"`
+	Name              lstr     `json:"name"`
+	Fingerprint       lstr     `json:"fingerprint_sha256"`
+	PublicKey         lstr     `json:"public_key"`
+}
+
+// payload builds the payload of an object type: nil for a type this version
+// does not know, an error when the payload lacks its identifying key.
+func (w *wire) payload(t waldur.ObservableObjectType) (any, error) {
 	switch t {
 	case waldur.ObservableObjectTypeOrder:
 		p := &OrderEvent{
-			OrderUUID:         m.uuid("order_uuid"),
-			OrderState:        waldur.OrderState(m.str("order_state")),
-			Action:            m.str("action"),
-			SequenceNumber:    m.integer("sequence_number"),
-			OrderType:         waldur.OrderType(m.str("order_type")),
-			ResourceUUID:      m.uuid("resource_uuid"),
-			ResourceBackendID: m.str("resource_backend_id"),
-			ResourceName:      m.str("resource_name"),
-			ProjectUUID:       m.uuid("project_uuid"),
-			ProjectName:       m.str("project_name"),
-			PlanUUID:          m.uuid("plan_uuid"),
-			Attributes:        m.object("attributes"),
-			Limits:            m.limits("limits"),
+			OrderUUID:         waldur.UUID(w.OrderUUID),
+			OrderState:        waldur.OrderState(w.OrderState),
+			Action:            string(w.Action),
+			SequenceNumber:    int(w.SequenceNumber),
+			OrderType:         waldur.OrderType(w.OrderType),
+			ResourceUUID:      waldur.UUID(w.ResourceUUID),
+			ResourceBackendID: string(w.ResourceBackendID),
+			ResourceName:      string(w.ResourceName),
+			ProjectUUID:       waldur.UUID(w.ProjectUUID),
+			ProjectName:       string(w.ProjectName),
+			PlanUUID:          waldur.UUID(w.PlanUUID),
+			Attributes:        w.Attributes,
+			Limits:            w.Limits,
 		}
 		return p, require("order_uuid", p.OrderUUID)
 	case waldur.ObservableObjectTypeUserRole:
 		p := &UserRoleEvent{
-			UserUUID:     m.uuid("user_uuid"),
-			Username:     m.str("user_username"),
-			ProjectUUID:  m.uuid("project_uuid"),
-			ProjectName:  m.str("project_name"),
-			RoleName:     m.str("role_name"),
-			Granted:      m.optBool("granted"),
-			ResourceUUID: m.uuid("resource_uuid"),
-			Email:        m.firstStr("user_email", "email"),
-			FullName:     m.firstStr("user_full_name", "full_name"),
-			ScopeType:    m.str("scope_type"),
-			ScopeUUID:    m.uuid("scope_uuid"),
-			ScopeName:    m.str("scope_name"),
+			UserUUID:     waldur.UUID(w.UserUUID),
+			Username:     string(w.UserUsername),
+			ProjectUUID:  waldur.UUID(w.ProjectUUID),
+			ProjectName:  string(w.ProjectName),
+			RoleName:     string(w.RoleName),
+			Granted:      w.Granted.ptr(),
+			ResourceUUID: waldur.UUID(w.ResourceUUID),
+			Email:        first(w.UserEmail, w.Email),
+			FullName:     first(w.UserFullName, w.FullName),
+			ScopeType:    string(w.ScopeType),
+			ScopeUUID:    waldur.UUID(w.ScopeUUID),
+			ScopeName:    string(w.ScopeName),
 		}
 		if p.ProjectUUID == (waldur.UUID{}) && p.ScopeUUID == (waldur.UUID{}) {
 			return p, errors.New("no project_uuid or scope_uuid")
@@ -91,106 +160,102 @@ func decodePayload(t waldur.ObservableObjectType, m fields) (any, error) {
 		return p, nil
 	case waldur.ObservableObjectTypeResource:
 		p := &ResourceEvent{
-			ResourceUUID:         m.uuid("resource_uuid"),
-			BackendID:            m.str("resource_backend_id"),
-			Paused:               m.bool("paused"),
-			Downscaled:           m.bool("downscaled"),
-			RestrictMemberAccess: m.bool("restrict_member_access"),
-			Limits:               m.limits("limits"),
-			ResourceName:         m.str("resource_name"),
-			ResourceState:        waldur.ResourceState(m.str("resource_state")),
-			ProjectUUID:          m.uuid("project_uuid"),
-			ProjectName:          m.str("project_name"),
+			ResourceUUID:         waldur.UUID(w.ResourceUUID),
+			BackendID:            string(w.ResourceBackendID),
+			Paused:               w.Paused.v,
+			Downscaled:           w.Downscaled.v,
+			RestrictMemberAccess: w.RestrictAccess.v,
+			Limits:               w.Limits,
+			ResourceName:         string(w.ResourceName),
+			ResourceState:        waldur.ResourceState(w.ResourceState),
+			ProjectUUID:          waldur.UUID(w.ProjectUUID),
+			ProjectName:          string(w.ProjectName),
 		}
 		return p, require("resource_uuid", p.ResourceUUID)
 	case waldur.ObservableObjectTypeOfferingUser:
 		p := &OfferingUserEvent{
-			OfferingUserUUID:   m.uuid("offering_user_uuid"),
-			UserUUID:           m.uuid("user_uuid"),
-			Username:           m.str("username"),
-			State:              m.str("state"),
-			Action:             m.str("action"),
-			ResourceBackendIDs: m.strings("resource_backend_ids"),
-			Attributes:         m.object("attributes"),
-			ChangedFields:      m.strings("changed_fields"),
-			ChangedAttributes:  m.strings("changed_attributes"),
+			OfferingUserUUID:   waldur.UUID(w.OfferingUserUUID),
+			UserUUID:           waldur.UUID(w.UserUUID),
+			Username:           string(w.Username),
+			State:              string(w.State),
+			Action:             string(w.Action),
+			ResourceBackendIDs: w.BackendIDs,
+			Attributes:         w.Attributes,
+			ChangedFields:      w.ChangedFields,
+			ChangedAttributes:  w.ChangedAttributes,
 		}
 		if p.OfferingUserUUID == (waldur.UUID{}) && p.UserUUID == (waldur.UUID{}) {
 			return p, errors.New("no offering_user_uuid or user_uuid")
 		}
 		return p, nil
 	case waldur.ObservableObjectTypeServiceAccount, waldur.ObservableObjectTypeCourseAccount:
-		return decodeAccount(m)
+		p := &AccountEvent{
+			AccountUUID:     waldur.UUID(w.AccountUUID),
+			AccountUsername: string(w.AccountUsername),
+			ScopeType:       string(w.ScopeType),
+			ProjectUUID:     waldur.UUID(w.ProjectUUID),
+			ProjectName:     string(w.ProjectName),
+			Action:          string(w.Action),
+		}
+		return p, require("account_uuid", p.AccountUUID)
 	case waldur.ObservableObjectTypeImportableResources:
-		p := &ImportableResourcesEvent{BackendResourceRequestUUID: m.uuid("backend_resource_request_uuid")}
+		p := &ImportableResourcesEvent{BackendResourceRequestUUID: waldur.UUID(w.RequestUUID)}
 		return p, require("backend_resource_request_uuid", p.BackendResourceRequestUUID)
 	case waldur.ObservableObjectTypeResourcePeriodicLimits:
 		p := &PeriodicLimitsEvent{
-			ResourceUUID: m.uuid("resource_uuid"),
-			BackendID:    m.str("backend_id"),
-			PolicyUUID:   m.uuid("policy_uuid"),
-			Action:       m.str("action"),
-			Timestamp:    m.timestamp("timestamp"),
-			Settings:     m.object("settings"),
+			ResourceUUID: waldur.UUID(w.ResourceUUID),
+			BackendID:    string(w.BackendID),
+			PolicyUUID:   waldur.UUID(w.PolicyUUID),
+			Action:       string(w.Action),
+			Timestamp:    time.Time(w.Timestamp),
+			Settings:     w.Settings,
 		}
 		return p, require("resource_uuid", p.ResourceUUID)
 	case waldur.ObservableObjectTypeOfferingResourcesSync:
-		return &OfferingSyncEvent{RequestedByUserUUID: m.uuid("requested_by_user_uuid")}, nil
+		return &OfferingSyncEvent{RequestedByUserUUID: waldur.UUID(w.RequestedBy)}, nil
 	case waldur.ObservableObjectTypeResourceAPIKeyRotation:
 		p := &APIKeyRotationEvent{
-			Action:            m.str("action"),
-			ResourceUUID:      m.uuid("resource_uuid"),
-			ResourceBackendID: m.str("resource_backend_id"),
-			APIKeyUUID:        m.uuid("api_key_uuid"),
-			ClientID:          m.str("client_id"),
+			Action:            string(w.Action),
+			ResourceUUID:      waldur.UUID(w.ResourceUUID),
+			ResourceBackendID: string(w.ResourceBackendID),
+			APIKeyUUID:        waldur.UUID(w.APIKeyUUID),
+			ClientID:          string(w.ClientID),
 		}
 		return p, require("api_key_uuid", p.APIKeyUUID)
 	case waldur.ObservableObjectTypeResourceEndDateChangeRequest:
-		return &EndDateChangeEvent{ResourceUUID: m.uuid("resource_uuid")}, nil
+		return &EndDateChangeEvent{ResourceUUID: waldur.UUID(w.ResourceUUID)}, nil
 	case waldur.ObservableObjectTypeUserProfile:
 		p := &UserProfileEvent{
-			UserUUID: m.uuid("user_uuid"),
-			Username: m.str("user_username"),
-			Email:    m.str("email"),
-			FullName: m.str("full_name"),
-			Changed:  m.changes("changed"),
+			UserUUID: waldur.UUID(w.UserUUID),
+			Username: string(w.UserUsername),
+			Email:    string(w.Email),
+			FullName: string(w.FullName),
+			Changed:  w.Changed,
 		}
 		return p, require("user_uuid", p.UserUUID)
 	case waldur.ObservableObjectTypeUserLifecycle:
 		p := &UserLifecycleEvent{
-			UserUUID: m.uuid("user_uuid"),
-			Username: m.str("user_username"),
-			Email:    m.str("email"),
-			FullName: m.str("full_name"),
-			IsActive: m.optBool("is_active"),
-			Action:   m.str("action"),
+			UserUUID: waldur.UUID(w.UserUUID),
+			Username: string(w.UserUsername),
+			Email:    string(w.Email),
+			FullName: string(w.FullName),
+			IsActive: w.IsActive.ptr(),
+			Action:   string(w.Action),
 		}
 		return p, require("user_uuid", p.UserUUID)
 	case waldur.ObservableObjectTypeUserSSHKey:
 		p := &UserSSHKeyEvent{
-			UserUUID:          m.uuid("user_uuid"),
-			Username:          m.str("user_username"),
-			SSHKeyUUID:        m.uuid("ssh_key_uuid"),
-			Name:              m.str("name"),
-			FingerprintSHA256: m.str("fingerprint_sha256"),
-			PublicKey:         m.str("public_key"),
-			Action:            m.str("action"),
+			UserUUID:          waldur.UUID(w.UserUUID),
+			Username:          string(w.UserUsername),
+			SSHKeyUUID:        waldur.UUID(w.SSHKeyUUID),
+			Name:              string(w.Name),
+			FingerprintSHA256: string(w.Fingerprint),
+			PublicKey:         string(w.PublicKey),
+			Action:            string(w.Action),
 		}
 		return p, require("user_uuid", p.UserUUID)
 	}
 	return nil, nil
-}
-
-func decodeAccount(m fields) (any, error) {
-	p := &AccountEvent{
-		AccountUUID:     m.uuid("account_uuid"),
-		AccountUsername: m.str("account_username"),
-		ScopeType:       m.str("scope_type"),
-		ProjectUUID:     m.uuid("project_uuid"),
-		ProjectName:     m.str("project_name"),
-		Action:          m.str("action"),
-	}
-	return p, require("account_uuid", p.AccountUUID)
 }
 
 func require(key string, id waldur.UUID) error {
@@ -200,110 +265,141 @@ func require(key string, id waldur.UUID) error {
 	return nil
 }
 
-// fields is a JSON object read leniently: a key whose value has an unexpected
-// type reads as absent.
-type fields map[string]json.RawMessage
-
-func (m fields) str(key string) string {
-	var s string
-	if json.Unmarshal(m[key], &s) != nil {
-		return ""
+func first(a, b lstr) string {
+	if a != "" {
+		return string(a)
 	}
-	return s
+	return string(b)
 }
 
-func (m fields) firstStr(keys ...string) string {
-	for _, k := range keys {
-		if s := m.str(k); s != "" {
-			return s
-		}
-	}
-	return ""
-}
+// Lenient field types: UnmarshalJSON never fails; a value of another JSON type
+// (or null) leaves the zero value.
 
-func (m fields) uuid(key string) waldur.UUID {
-	id, err := waldur.ParseUUID(m.str(key))
-	if err != nil {
-		return waldur.UUID{}
-	}
-	return id
-}
+type lstr string
 
-func (m fields) bool(key string) bool {
-	var b bool
-	_ = json.Unmarshal(m[key], &b)
-	return b
-}
-
-func (m fields) optBool(key string) *bool {
-	var b bool
-	if json.Unmarshal(m[key], &b) != nil {
+func (s *lstr) UnmarshalJSON(b []byte) error {
+	if len(b) < 2 || b[0] != '"' {
 		return nil
 	}
-	return &b
-}
-
-// int reads an integer sent as a number or a numeric string.
-func (m fields) integer(key string) int {
-	raw := bytes.Trim(m[key], `"`)
-	n, err := strconv.Atoi(string(raw))
-	if err != nil {
-		return 0
-	}
-	return n
-}
-
-func (m fields) timestamp(key string) time.Time {
-	var t time.Time
-	_ = json.Unmarshal(m[key], &t)
-	return t
-}
-
-func (m fields) object(key string) map[string]any {
-	var o map[string]any
-	if json.Unmarshal(m[key], &o) != nil {
+	if bytes.IndexByte(b, '\\') < 0 {
+		*s = lstr(b[1 : len(b)-1]) // no escapes: skip the decoder
 		return nil
 	}
-	return o
+	var v string
+	if json.Unmarshal(b, &v) == nil {
+		*s = lstr(v)
+	}
+	return nil
 }
 
-func (m fields) strings(key string) []string {
+type luuid waldur.UUID
+
+func (u *luuid) UnmarshalJSON(b []byte) error {
+	if len(b) < 2 || b[0] != '"' {
+		return nil
+	}
+	if id, err := uuid.ParseBytes(b[1 : len(b)-1]); err == nil && len(b)-2 >= 32 {
+		*u = luuid(id)
+	}
+	return nil
+}
+
+// lint reads an integer sent as a number or a numeric string.
+type lint int
+
+func (n *lint) UnmarshalJSON(b []byte) error {
+	if v, err := strconv.Atoi(string(bytes.Trim(b, `"`))); err == nil {
+		*n = lint(v)
+	}
+	return nil
+}
+
+// lbool remembers whether the key was present with a boolean.
+type lbool struct{ v, set bool }
+
+func (x *lbool) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case "true":
+		*x = lbool{v: true, set: true}
+	case "false":
+		*x = lbool{set: true}
+	}
+	return nil
+}
+
+func (x lbool) ptr() *bool {
+	if !x.set {
+		return nil
+	}
+	return &x.v
+}
+
+type ltime time.Time
+
+func (t *ltime) UnmarshalJSON(b []byte) error {
+	var v time.Time
+	if json.Unmarshal(b, &v) == nil {
+		*t = ltime(v)
+	}
+	return nil
+}
+
+type lobject map[string]any
+
+func (o *lobject) UnmarshalJSON(b []byte) error {
+	var v map[string]any
+	if json.Unmarshal(b, &v) == nil {
+		*o = v
+	}
+	return nil
+}
+
+type lstrings []string
+
+func (l *lstrings) UnmarshalJSON(b []byte) error {
 	var raw []json.RawMessage
-	if json.Unmarshal(m[key], &raw) != nil {
+	if json.Unmarshal(b, &raw) != nil {
 		return nil
 	}
 	out := make([]string, 0, len(raw))
 	for _, r := range raw {
-		var s string
-		if json.Unmarshal(r, &s) == nil {
-			out = append(out, s)
+		var s lstr
+		_ = s.UnmarshalJSON(r)
+		if len(r) > 0 && r[0] == '"' {
+			out = append(out, string(s))
 		}
 	}
-	return out
+	*l = out
+	return nil
 }
 
-// limits reads {component: amount}; Waldur sends integers, but a decimal
-// amount is rounded rather than dropped.
-func (m fields) limits(key string) map[string]int64 {
+// llimits reads {component: amount}; Waldur sends integers, but a decimal
+// amount (number or numeric string) is rounded rather than dropped.
+type llimits map[string]int64
+
+func (l *llimits) UnmarshalJSON(b []byte) error {
 	var raw map[string]json.RawMessage
-	if json.Unmarshal(m[key], &raw) != nil || raw == nil {
+	if json.Unmarshal(b, &raw) != nil || raw == nil {
 		return nil
 	}
 	out := make(map[string]int64, len(raw))
 	for k, v := range raw {
-		var f float64
-		if json.Unmarshal(bytes.Trim(v, `"`), &f) != nil || math.IsNaN(f) || math.Abs(f) > math.MaxInt64/2 {
+		f, err := strconv.ParseFloat(string(bytes.Trim(v, `"`)), 64)
+		if err != nil || math.IsNaN(f) || math.Abs(f) > math.MaxInt64/2 {
 			continue
 		}
 		out[k] = int64(math.Round(f))
 	}
-	return out
+	*l = out
+	return nil
 }
 
-// changes reads {field: [old, new]}.
-func (m fields) changes(key string) map[string][2]any {
+// lchanges reads {field: [old, new]}.
+type lchanges map[string][2]any
+
+func (c *lchanges) UnmarshalJSON(b []byte) error {
 	var raw map[string][]any
-	if json.Unmarshal(m[key], &raw) != nil || raw == nil {
+	if json.Unmarshal(b, &raw) != nil || raw == nil {
 		return nil
 	}
 	out := make(map[string][2]any, len(raw))
@@ -312,5 +408,6 @@ func (m fields) changes(key string) map[string][2]any {
 		copy(pair[:], v)
 		out[k] = pair
 	}
-	return out
+	*c = out
+	return nil
 }
