@@ -1,8 +1,11 @@
 package waldur
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"iter"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -28,11 +31,12 @@ type ListUsagesOptions struct {
 }
 
 // List returns component usage records, fetched page by page as the sequence
-// is consumed.
+// is consumed. The usage amount is read from a JSON number or from a decimal
+// string, as Django REST framework renders decimals.
 //
 // Waldur: GET /api/marketplace-component-usages/
 func (s *UsagesService) List(ctx context.Context, opts ListUsagesOptions) iter.Seq2[ComponentUsage, error] {
-	return list[ComponentUsage](ctx, s.c, func() (*http.Request, error) {
+	seq := list[componentUsageWire](ctx, s.c, func() (*http.Request, error) {
 		p := &waldurapi.MarketplaceComponentUsagesListParams{
 			ResourceUUID: optUUID(opts.ResourceUUID),
 			OfferingUUID: optUUID(opts.OfferingUUID),
@@ -46,6 +50,49 @@ func (s *UsagesService) List(ctx context.Context, opts ListUsagesOptions) iter.S
 		}
 		return waldurapi.NewMarketplaceComponentUsagesListRequest(s.c.server, p)
 	})
+	return func(yield func(ComponentUsage, error) bool) {
+		for w, err := range seq {
+			if err != nil {
+				yield(ComponentUsage{}, err)
+				return
+			}
+			u := w.ComponentUsage
+			u.Usage = float64(w.Usage)
+			if !yield(u, nil) {
+				return
+			}
+		}
+	}
+}
+
+// componentUsageWire decodes a ComponentUsage whose usage may be a number or
+// a string: Waldur's schema says integer, while a DRF DecimalField renders
+// "12.25". The outer Usage shadows the embedded one for encoding/json.
+type componentUsageWire struct {
+	ComponentUsage
+	Usage decimal `json:"usage"`
+}
+
+// decimal is a JSON number, a string holding one, or null (zero). A value that
+// is neither reads as zero without an error, so that one odd field cannot
+// abort decoding the rest of the record (encoding/json stops at an
+// unmarshaler's error).
+type decimal float64
+
+func (d *decimal) UnmarshalJSON(b []byte) error {
+	*d = 0
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if json.Unmarshal(b, &s) != nil {
+			return nil
+		}
+		b = bytes.TrimSpace([]byte(s))
+	}
+	if f, err := strconv.ParseFloat(string(b), 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+		*d = decimal(f)
+	}
+	return nil
 }
 
 // UsageReport is the usage of a resource's components in one billing period,
