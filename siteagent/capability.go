@@ -38,6 +38,9 @@ func (a *Agent) capabilities() []capability {
 	if a.cfg.Orders != nil {
 		caps = append(caps, &orderWork{a: a})
 	}
+	if a.cfg.APIKeys != nil {
+		caps = append(caps, &keyWork{a: a})
+	}
 	return caps
 }
 

@@ -87,6 +87,9 @@ type Config struct {
 	// Orders processes marketplace orders. Required unless another processor
 	// is set.
 	Orders OrderProcessor
+	// APIKeys rotates resource API keys when consumers ask for new values
+	// (Waldur 8.1). Optional.
+	APIKeys APIKeyRotator
 
 	// Events configures event delivery. The zero value picks a broker
 	// automatically and falls back to polling.

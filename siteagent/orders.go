@@ -252,7 +252,7 @@ func (a *Agent) recordResult(ctx context.Context, req *Order, res Result) error 
 			return fmt.Errorf("siteagent: set limits of resource %s: %w", rid, err)
 		}
 	}
-	return nil
+	return a.reportKeys(rctx, rid, res.APIKeys)
 }
 
 // completeOrder marks an executing order done; "already done" is success.

@@ -181,13 +181,17 @@ func describe(p any) ProcessorInfo {
 // Result is what a processor reports after carrying out an order. The agent
 // writes the non-zero fields to the order's resource in Waldur before marking
 // the order done: BackendID with set_backend_id, BackendMetadata with
-// set_backend_metadata, Endpoints with set_endpoints and Limits with set_limits.
+// set_backend_metadata, Endpoints with set_endpoints, Limits with set_limits
+// and APIKeys with report_created.
 type Result struct {
 	BackendID       string            // the backend's identifier of the resource
 	BackendMetadata map[string]any    // free-form facts about the backend object
 	Endpoints       []Endpoint        // how the consumer reaches the resource
 	Limits          map[string]int64  // limits as applied, when they differ from the order's
-	inProgress      *inProgressResult // set by InProgress
+	// APIKeys are resource API keys the processor made and applied to the
+	// backend; the agent reports them with report_created (Waldur 8.1).
+	APIKeys    []APIKey
+	inProgress *inProgressResult // set by InProgress
 }
 
 type inProgressResult struct{ backendOrderID string }
