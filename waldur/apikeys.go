@@ -97,3 +97,15 @@ func (s *APIKeysService) SetErred(ctx context.Context, id UUID, message string) 
 	req, err := waldurapi.NewMarketplaceResourceAPIKeysSetErredRequest(s.c.server, id, waldurapi.APIKeyErrorRequest{ErrorMessage: message})
 	return s.c.action(ctx, req, err)
 }
+
+// Rotate asks for a new value of a key (OK or Erred → Updating); Waldur then
+// sends the agent the resource_api_key_rotation event, which it answers with
+// SetKey. Waldur allows this to the resource's consumer (RESOURCE.MANAGE_USERS
+// on its project or customer), so a provider's credentials may get a 403.
+// Repeating it while the key is Updating fails with IsInvalidState.
+//
+// Waldur: POST /api/marketplace-resource-api-keys/{uuid}/rotate/
+func (s *APIKeysService) Rotate(ctx context.Context, id UUID) error {
+	req, err := waldurapi.NewMarketplaceResourceAPIKeysRotateRequest(s.c.server, id)
+	return s.c.action(ctx, req, err)
+}

@@ -2586,6 +2586,16 @@ type ClientInterface interface {
 	// Corresponds with GET /api/marketplace-resource-api-keys/{uuid}/ (the `MarketplaceResourceAPIKeysRetrieve` operationId).
 	MarketplaceResourceAPIKeysRetrieve(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// MarketplaceResourceAPIKeysRotate Request a new value for a key (consumer side; OK or Erred → Updating)
+	//
+	// Asks the agent, through the resource_api_key_rotation event, to generate and apply
+	// a new value and report it with set_key. Allowed for the resource's consumer
+	// (RESOURCE.MANAGE_USERS on its project or customer); only from OK or Erred on a
+	// live resource.
+	//
+	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/rotate/ (the `MarketplaceResourceAPIKeysRotate` operationId).
+	MarketplaceResourceAPIKeysRotate(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// MarketplaceResourceAPIKeysSetErredWithBody Report a failed apply (Creating or Updating → Erred; refused from OK)
 	//
 	// Takes any type of body and a specified content type.
@@ -3653,6 +3663,26 @@ func (c *Client) MarketplaceResourceAPIKeysReportCreated(ctx context.Context, bo
 // Corresponds with GET /api/marketplace-resource-api-keys/{uuid}/ (the `MarketplaceResourceAPIKeysRetrieve` operationId).
 func (c *Client) MarketplaceResourceAPIKeysRetrieve(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMarketplaceResourceAPIKeysRetrieveRequest(c.Server, uuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceResourceAPIKeysRotate Request a new value for a key (consumer side; OK or Erred → Updating)
+//
+// Asks the agent, through the resource_api_key_rotation event, to generate and apply
+// a new value and report it with set_key. Allowed for the resource's consumer
+// (RESOURCE.MANAGE_USERS on its project or customer); only from OK or Erred on a
+// live resource.
+//
+// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/rotate/ (the `MarketplaceResourceAPIKeysRotate` operationId).
+func (c *Client) MarketplaceResourceAPIKeysRotate(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceResourceAPIKeysRotateRequest(c.Server, uuid)
 	if err != nil {
 		return nil, err
 	}
@@ -6570,6 +6600,40 @@ func NewMarketplaceResourceAPIKeysRetrieveRequest(server string, uuid UUID) (*ht
 	return req, nil
 }
 
+// NewMarketplaceResourceAPIKeysRotateRequest constructs an http.Request for the MarketplaceResourceAPIKeysRotate method
+func NewMarketplaceResourceAPIKeysRotateRequest(server string, uuid UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/marketplace-resource-api-keys/%s/rotate/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewMarketplaceResourceAPIKeysSetErredRequest calls the generic MarketplaceResourceAPIKeysSetErred builder with application/json body
 func NewMarketplaceResourceAPIKeysSetErredRequest(server string, uuid UUID, body MarketplaceResourceAPIKeysSetErredJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -7644,6 +7708,18 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/marketplace-resource-api-keys/{uuid}/ (the `MarketplaceResourceAPIKeysRetrieve` operationId).
 	MarketplaceResourceAPIKeysRetrieveWithResponse(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysRetrieveResponse, error)
+
+	// MarketplaceResourceAPIKeysRotateWithResponse Request a new value for a key (consumer side; OK or Erred → Updating)
+	//
+	// Asks the agent, through the resource_api_key_rotation event, to generate and apply
+	// a new value and report it with set_key. Allowed for the resource's consumer
+	// (RESOURCE.MANAGE_USERS on its project or customer); only from OK or Erred on a
+	// live resource.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/rotate/ (the `MarketplaceResourceAPIKeysRotate` operationId).
+	MarketplaceResourceAPIKeysRotateWithResponse(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysRotateResponse, error)
 
 	// MarketplaceResourceAPIKeysSetErredWithBodyWithResponse Report a failed apply (Creating or Updating → Erred; refused from OK)
 	//
@@ -11068,6 +11144,89 @@ func (r MarketplaceResourceAPIKeysRetrieveResponse) ContentType() string {
 	return ""
 }
 
+// MarketplaceResourceAPIKeysRotateResponse429Headers the declared response headers of an HTTP 429 response for MarketplaceResourceAPIKeysRotate
+type MarketplaceResourceAPIKeysRotateResponse429Headers struct {
+	RetryAfter int
+}
+
+type MarketplaceResourceAPIKeysRotateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *StatusResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *InvalidState
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarketplaceResourceAPIKeysRotateResponse429Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r MarketplaceResourceAPIKeysRotateResponse) GetJSON202() *StatusResponse {
+	return r.JSON202
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarketplaceResourceAPIKeysRotateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarketplaceResourceAPIKeysRotateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarketplaceResourceAPIKeysRotateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r MarketplaceResourceAPIKeysRotateResponse) GetJSON409() *InvalidState {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MarketplaceResourceAPIKeysRotateResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r MarketplaceResourceAPIKeysRotateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarketplaceResourceAPIKeysRotateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarketplaceResourceAPIKeysRotateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarketplaceResourceAPIKeysRotateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // MarketplaceResourceAPIKeysSetErredResponse429Headers the declared response headers of an HTTP 429 response for MarketplaceResourceAPIKeysSetErred
 type MarketplaceResourceAPIKeysSetErredResponse429Headers struct {
 	RetryAfter int
@@ -12893,6 +13052,24 @@ func (c *ClientWithResponses) MarketplaceResourceAPIKeysRetrieveWithResponse(ctx
 		return nil, err
 	}
 	return ParseMarketplaceResourceAPIKeysRetrieveResponse(rsp)
+}
+
+// MarketplaceResourceAPIKeysRotateWithResponse Request a new value for a key (consumer side; OK or Erred → Updating)
+//
+// Asks the agent, through the resource_api_key_rotation event, to generate and apply
+// a new value and report it with set_key. Allowed for the resource's consumer
+// (RESOURCE.MANAGE_USERS on its project or customer); only from OK or Erred on a
+// live resource.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/rotate/ (the `MarketplaceResourceAPIKeysRotate` operationId).
+func (c *ClientWithResponses) MarketplaceResourceAPIKeysRotateWithResponse(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysRotateResponse, error) {
+	rsp, err := c.MarketplaceResourceAPIKeysRotate(ctx, uuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceResourceAPIKeysRotateResponse(rsp)
 }
 
 // MarketplaceResourceAPIKeysSetErredWithBodyWithResponse Report a failed apply (Creating or Updating → Erred; refused from OK)
@@ -16190,6 +16367,80 @@ func ParseMarketplaceResourceAPIKeysRetrieveResponse(rsp *http.Response) (*Marke
 	switch {
 	case rsp.StatusCode == 429:
 		var headers MarketplaceResourceAPIKeysRetrieveResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMarketplaceResourceAPIKeysRotateResponse parses an HTTP response from a MarketplaceResourceAPIKeysRotateWithResponse call
+func ParseMarketplaceResourceAPIKeysRotateResponse(rsp *http.Response) (*MarketplaceResourceAPIKeysRotateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarketplaceResourceAPIKeysRotateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest StatusResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest InvalidState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers MarketplaceResourceAPIKeysRotateResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
