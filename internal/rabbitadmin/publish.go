@@ -85,10 +85,17 @@ func DialSTOMP(ctx context.Context, cfg STOMPPublisherConfig) (*STOMPPublisher, 
 // Publish sends payload to queue. ctx is not consulted while sending: go-stomp
 // bounds a send by its own timeouts (10 s, and 30 s for a receipt).
 func (p *STOMPPublisher) Publish(ctx context.Context, queue string, payload []byte) (string, error) {
+	return p.PublishTopic(ctx, queue, queue, payload)
+}
+
+// PublishTopic is Publish with the message id computed from topic instead of
+// the queue name, as on Waldur's legacy path, whose topic is
+// subscription/<sub>/offering/<offering>/<type>.
+func (p *STOMPPublisher) PublishTopic(ctx context.Context, queue, topic string, payload []byte) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	id := MessageID(p.vhost, queue, payload)
+	id := MessageID(p.vhost, topic, payload)
 	opts := []func(*frame.Frame) error{
 		stomp.SendOpt.Header("persistent", "true"),
 		stomp.SendOpt.Header("durable", "true"),
@@ -173,7 +180,13 @@ func DialAMQP(ctx context.Context, rawURL, vhost string) (*AMQPPublisher, error)
 // Publish sends payload to queue and waits for the broker's confirm. A nack
 // (for example a full Waldur queue, which rejects new messages) is an error.
 func (p *AMQPPublisher) Publish(ctx context.Context, queue string, payload []byte) (string, error) {
-	id := MessageID(p.vhost, queue, payload)
+	return p.PublishTopic(ctx, queue, queue, payload)
+}
+
+// PublishTopic is Publish with the message id computed from topic instead of
+// the queue name, as on Waldur's legacy path.
+func (p *AMQPPublisher) PublishTopic(ctx context.Context, queue, topic string, payload []byte) (string, error) {
+	id := MessageID(p.vhost, topic, payload)
 	dc, err := p.ch.PublishWithDeferredConfirmWithContext(ctx, "", queue, true, false, amqp.Publishing{
 		ContentType:  "application/json",
 		DeliveryMode: amqp.Persistent,
