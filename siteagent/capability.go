@@ -41,6 +41,18 @@ func (a *Agent) capabilities() []capability {
 	if a.cfg.APIKeys != nil {
 		caps = append(caps, &keyWork{a: a})
 	}
+	if a.cfg.Membership != nil {
+		caps = append(caps, &membershipWork{a: a, p: a.cfg.Membership})
+	}
+	if a.cfg.OfferingUsers != nil {
+		caps = append(caps, newOfferingUserWork(a))
+	}
+	if a.cfg.ResourceStatus != nil {
+		caps = append(caps, &resourceStatusWork{a: a, p: a.cfg.ResourceStatus})
+	}
+	if a.cfg.Usage != nil {
+		caps = append(caps, newUsageWork(a))
+	}
 	return caps
 }
 

@@ -23,6 +23,15 @@ const (
 	DefaultRetryBackoff      = 2 * time.Second
 	DefaultMaxRetryBackoff   = 2 * time.Minute
 	DefaultStuckOrderAge     = 30 * time.Minute
+	// DefaultSyncInterval is how often membership, offering users and
+	// resource status are reconciled in full, as often as Waldur's reference
+	// agent syncs membership.
+	DefaultSyncInterval = 5 * time.Minute
+	// DefaultUsageInterval is how often usage is reported, as in Waldur's
+	// reference agent.
+	DefaultUsageInterval = 30 * time.Minute
+	// DefaultUsagePeriods reports the previous and the current month.
+	DefaultUsagePeriods = 2
 )
 
 // Config configures an Agent. Only the Waldur connection, the offering and one
@@ -84,12 +93,43 @@ type Config struct {
 	// with set_state_erred. Default false: only the message.
 	ErrorTraceback bool
 
-	// Orders processes marketplace orders. Required unless another processor
-	// is set.
+	// Orders processes marketplace orders. At least one of Orders,
+	// Membership, OfferingUsers, Usage and ResourceStatus must be set; the
+	// agent registers, subscribes to and runs only what is set.
 	Orders OrderProcessor
+	// Membership gives the members of each resource's project access to the
+	// backend resource and takes it away again; see MembershipProcessor.
+	Membership MembershipProcessor
+	// OfferingUsers creates site accounts with usernames for offering users,
+	// when the offering lets the service provider do so; see
+	// OfferingUserProcessor.
+	OfferingUsers OfferingUserProcessor
+	// Usage reports resource usage for billing; see UsageReporter.
+	Usage UsageReporter
+	// ResourceStatus pauses, downscales and restores backend resources as
+	// Waldur asks, and reports their limits and metadata; see
+	// ResourceStatusProcessor.
+	ResourceStatus ResourceStatusProcessor
 	// APIKeys rotates resource API keys when consumers ask for new values
 	// (Waldur 8.1). Optional.
 	APIKeys APIKeyRotator
+
+	// SyncInterval is how often membership, offering users and resource
+	// status are reconciled in full; events bring changes in between.
+	// Default 5m.
+	SyncInterval time.Duration
+	// UsageInterval is how often usage is collected and reported. Default 30m.
+	UsageInterval time.Duration
+	// UsagePeriods is how many billing months each usage pass reports,
+	// oldest first and ending with the current one. Default 2: the previous
+	// and the current month, so usage that arrives late is still billed.
+	UsagePeriods int
+	// TimeZone is where billing months begin and end; the usage date sent to
+	// Waldur is the first instant of the month there. Default UTC. Waldur
+	// derives the billing month from that instant in its own time zone, so a
+	// zone east of Waldur's moves the first instant into the previous month
+	// in Waldur's eyes: keep UTC unless Waldur runs in the same zone.
+	TimeZone *time.Location
 
 	// Events configures event delivery. The zero value picks a broker
 	// automatically and falls back to polling.
@@ -142,11 +182,14 @@ func (c Config) withDefaults() (Config, error) {
 			return c, configError("Token", "required (or set Client)")
 		}
 	}
-	if c.Orders == nil {
-		return c, configError("Orders", "no processor configured")
+	if c.Orders == nil && c.Membership == nil && c.OfferingUsers == nil && c.Usage == nil && c.ResourceStatus == nil {
+		return c, configError("Orders", "no processor configured (set Orders, Membership, OfferingUsers, Usage or ResourceStatus)")
 	}
 	if c.Concurrency < 0 {
 		return c, configError("Concurrency", "must not be negative")
+	}
+	if c.UsagePeriods < 0 {
+		return c, configError("UsagePeriods", "must not be negative")
 	}
 	for _, f := range []struct {
 		name string
@@ -156,6 +199,7 @@ func (c Config) withDefaults() (Config, error) {
 		{"HeartbeatInterval", c.HeartbeatInterval}, {"ProcessorTimeout", c.ProcessorTimeout},
 		{"AsyncPollInterval", c.AsyncPollInterval}, {"RetryBackoff", c.RetryBackoff},
 		{"MaxRetryBackoff", c.MaxRetryBackoff}, {"StuckOrderAge", c.StuckOrderAge},
+		{"SyncInterval", c.SyncInterval}, {"UsageInterval", c.UsageInterval},
 	} {
 		if f.d < 0 {
 			return c, configError(f.name, "must not be negative")
@@ -170,6 +214,12 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.RetryBackoff, DefaultRetryBackoff)
 	setDefault(&c.MaxRetryBackoff, DefaultMaxRetryBackoff)
 	setDefault(&c.StuckOrderAge, DefaultStuckOrderAge)
+	setDefault(&c.SyncInterval, DefaultSyncInterval)
+	setDefault(&c.UsageInterval, DefaultUsageInterval)
+	setDefault(&c.UsagePeriods, DefaultUsagePeriods)
+	if c.TimeZone == nil {
+		c.TimeZone = time.UTC
+	}
 	if c.MaxRetryBackoff < c.RetryBackoff {
 		c.MaxRetryBackoff = c.RetryBackoff
 	}
@@ -194,7 +244,8 @@ func setDefault[T comparable](p *T, def T) {
 
 // clientOptions returns the options for the Waldur client built from c.
 func (c *Config) clientOptions() []waldur.Option {
-	opts := []waldur.Option{waldur.WithLogger(c.Logger)}
+	// Full pages: passes over thousands of resources cost one call per 300.
+	opts := []waldur.Option{waldur.WithLogger(c.Logger), waldur.WithPageSize(waldur.MaxPageSize)}
 	if strings.HasPrefix(c.Token, "w_") {
 		opts = append(opts, waldur.WithBearerToken(c.Token))
 	} else {

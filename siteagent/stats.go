@@ -28,6 +28,30 @@ type Stats struct {
 	OrdersStuck    int64 `json:"orders_stuck"`   // executing longer than StuckOrderAge at the last pass
 	InFlight       int64 `json:"in_flight"`      // work running now
 
+	MembersAdded     int64 `json:"members_added"`     // members given access to backend resources
+	MembersRemoved   int64 `json:"members_removed"`   // members whose access was taken away
+	MembershipFailed int64 `json:"membership_failed"` // resource membership syncs that failed
+
+	OfferingUsersCreated int64 `json:"offering_users_created"` // offering users the agent brought to OK
+	OfferingUsersPending int64 `json:"offering_users_pending"` // set pending account linking or validation
+	OfferingUsersErred   int64 `json:"offering_users_erred"`   // set error creating
+	OfferingUsersFailed  int64 `json:"offering_users_failed"`  // transient failures, tried again later
+
+	UsageReported        int64     `json:"usage_reported"`         // set_usage calls
+	UserUsageReported    int64     `json:"user_usage_reported"`    // set_user_usages calls
+	UsageUnchanged       int64     `json:"usage_unchanged"`        // resource-months Waldur already had
+	UsageDecreaseRefused int64     `json:"usage_decrease_refused"` // decreasing totals not sent
+	UsageMonthChanged    int64     `json:"usage_month_changed"`    // collections dropped because the month changed
+	UsageFailed          int64     `json:"usage_failed"`           // resource-months that failed, tried next pass
+	LastUsageReport      time.Time `json:"last_usage_report,omitzero"`
+
+	ResourcesPaused      int64 `json:"resources_paused"`
+	ResourcesDownscaled  int64 `json:"resources_downscaled"`
+	ResourcesRestored    int64 `json:"resources_restored"`
+	ResourceLimitsSet    int64 `json:"resource_limits_set"`   // set_limits calls
+	ResourceMetadataSet  int64 `json:"resource_metadata_set"` // set_backend_metadata calls
+	ResourceStatusFailed int64 `json:"resource_status_failed"`
+
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 }
@@ -38,6 +62,13 @@ type counters struct {
 
 	ordersApproved, ordersRejected, ordersDone, ordersErred, ordersRetried, ordersStuck atomic.Int64
 	inFlight                                                                            atomic.Int64
+
+	membersAdded, membersRemoved, membershipFailed                                      atomic.Int64
+	offeringUsersCreated, offeringUsersPending, offeringUsersErred, offeringUsersFailed atomic.Int64
+	usageReported, userUsageReported, usageUnchanged, usageDecreaseRefused              atomic.Int64
+	usageMonthChanged, usageFailed, lastUsageReport                                     atomic.Int64
+	resourcesPaused, resourcesDownscaled, resourcesRestored                             atomic.Int64
+	resourceLimitsSet, resourceMetadataSet, resourceStatusFailed                        atomic.Int64
 
 	lastReconcile, lastHeartbeat atomic.Int64 // unix nanoseconds
 
@@ -71,6 +102,27 @@ func (c *counters) snapshot(started time.Time) Stats {
 		OrdersRetried:   c.ordersRetried.Load(),
 		OrdersStuck:     c.ordersStuck.Load(),
 		InFlight:        c.inFlight.Load(),
+
+		MembersAdded:         c.membersAdded.Load(),
+		MembersRemoved:       c.membersRemoved.Load(),
+		MembershipFailed:     c.membershipFailed.Load(),
+		OfferingUsersCreated: c.offeringUsersCreated.Load(),
+		OfferingUsersPending: c.offeringUsersPending.Load(),
+		OfferingUsersErred:   c.offeringUsersErred.Load(),
+		OfferingUsersFailed:  c.offeringUsersFailed.Load(),
+		UsageReported:        c.usageReported.Load(),
+		UserUsageReported:    c.userUsageReported.Load(),
+		UsageUnchanged:       c.usageUnchanged.Load(),
+		UsageDecreaseRefused: c.usageDecreaseRefused.Load(),
+		UsageMonthChanged:    c.usageMonthChanged.Load(),
+		UsageFailed:          c.usageFailed.Load(),
+		LastUsageReport:      unixTime(c.lastUsageReport.Load()),
+		ResourcesPaused:      c.resourcesPaused.Load(),
+		ResourcesDownscaled:  c.resourcesDownscaled.Load(),
+		ResourcesRestored:    c.resourcesRestored.Load(),
+		ResourceLimitsSet:    c.resourceLimitsSet.Load(),
+		ResourceMetadataSet:  c.resourceMetadataSet.Load(),
+		ResourceStatusFailed: c.resourceStatusFailed.Load(),
 	}
 	c.mu.Lock()
 	s.LastError, s.LastErrorAt = c.lastError, c.lastErrorAt
