@@ -53,8 +53,9 @@ func decodeCursor(cursor, listing string) (int, error) {
 	if len(cursor) > maxCursorLen {
 		return 0, errBadCursor
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(cursor)
+	// The decoder skips line breaks; only the canonical form is a cursor.
+	if err != nil || base64.RawURLEncoding.EncodeToString(raw) != cursor {
 		return 0, errBadCursor
 	}
 	version, rest, ok := strings.Cut(string(raw), "|")
