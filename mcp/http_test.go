@@ -280,4 +280,3 @@ func TestClientConfig(t *testing.T) {
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "wak_x", "the key is not in errors")
 }
-
