@@ -238,3 +238,15 @@ func (c *Client) CloseConnection(ctx context.Context, name, reason string) error
 	}
 	return ignoreNotFound(c.do(ctx, http.MethodDelete, path("connections", name), h, nil, nil))
 }
+
+// CloseUserConnections force-closes every connection of user, STOMP and
+// Web-STOMP ones included. Unlike the Connections list, which the management
+// database learns of only after a few seconds, this acts at once on
+// RabbitMQ's connection tracking. RabbitMQ: DELETE /api/connections/username/{user}.
+func (c *Client) CloseUserConnections(ctx context.Context, user, reason string) error {
+	h := http.Header{}
+	if reason != "" {
+		h.Set("X-Reason", reason)
+	}
+	return ignoreNotFound(c.do(ctx, http.MethodDelete, path("connections", "username", user), h, nil, nil))
+}

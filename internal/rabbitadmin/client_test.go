@@ -218,6 +218,38 @@ func TestCloseConnection(t *testing.T) {
 	assert.NoError(t, c.CloseConnection(ctx, listed[0].Name, "again"), "closing a closed connection succeeds")
 }
 
+func TestCloseUserConnections(t *testing.T) {
+	c := admin(t)
+	ctx := ctxT(t)
+	reg := provision(t, c, "pw")
+	var closed []chan *amqp.Error
+	for range 2 {
+		conn, err := amqp.DialConfig(amqpURL(t, reg.Username, "pw"), amqp.Config{Vhost: reg.VHost})
+		require.NoError(t, err)
+		defer conn.Close()
+		closed = append(closed, conn.NotifyClose(make(chan *amqp.Error, 1)))
+	}
+	// RabbitMQ registers a new connection for tracking asynchronously, so a
+	// close right after connecting may miss it: repeat until both are gone.
+	retry := time.NewTicker(100 * time.Millisecond)
+	defer retry.Stop()
+	for _, ch := range closed {
+		for done := false; !done; {
+			require.NoError(t, c.CloseUserConnections(ctx, reg.Username, "test"))
+			select {
+			case e := <-ch:
+				require.NotNil(t, e)
+				assert.Equal(t, amqp.ConnectionForced, e.Code)
+				done = true
+			case <-retry.C:
+			case <-ctx.Done():
+				t.Fatal("connection not closed")
+			}
+		}
+	}
+	assert.NoError(t, c.CloseUserConnections(ctx, reg.Username, "none left"))
+}
+
 func TestVHostLifecycle(t *testing.T) {
 	c := admin(t)
 	ctx := ctxT(t)

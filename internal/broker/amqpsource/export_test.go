@@ -1,0 +1,7 @@
+package amqpsource
+
+// Exported for tests.
+var (
+	Classify = classify
+	Message  = message
+)
