@@ -37,6 +37,7 @@ type Agent struct {
 	waldurOK   atomic.Bool  // the last call made for health purposes succeeded
 	registered atomic.Bool
 	source     atomic.Pointer[sourceState]
+	kicks      sync.Map // capability → chan struct{} that starts its pass early (see kick)
 
 	userUUID waldur.UUID // the token's user, set by connect
 

@@ -80,6 +80,7 @@ func (a *Agent) startPasses(runCtx, workCtx context.Context, bg *sync.WaitGroup)
 		if every <= 0 {
 			continue
 		}
+		kick := a.kickChan(c)
 		bg.Add(1)
 		go func() {
 			defer bg.Done()
@@ -91,6 +92,7 @@ func (a *Agent) startPasses(runCtx, workCtx context.Context, bg *sync.WaitGroup)
 				case <-runCtx.Done():
 					return
 				case <-t.C:
+				case <-kick:
 				}
 			}
 		}()

@@ -188,6 +188,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Concurrency < 0 {
 		return c, configError("Concurrency", "must not be negative")
 	}
+	if err := c.Events.validate(); err != nil {
+		return c, err
+	}
 	if c.UsagePeriods < 0 {
 		return c, configError("UsagePeriods", "must not be negative")
 	}
