@@ -145,9 +145,14 @@ func (s *Server) guardTool(ctx context.Context, next sdk.MethodHandler, method s
 	}
 	c, ok := callerOf(req, requireKey)
 	scope, known := s.scopes[name]
-	if !ok || (known && !c.allows(scope)) {
+	// A restricted caller gets only tools with a scope; tools added through
+	// MCPServer have none.
+	if !ok || (c.restricted && !known) || (known && !c.allows(scope)) {
 		msg := "permission denied: no verified API key"
-		if ok {
+		switch {
+		case ok && !known:
+			msg = fmt.Sprintf("permission denied: the tool %q is not available to API keys", name)
+		case ok:
 			msg = denial(scope, "the tool "+name)
 		}
 		res := &sdk.CallToolResult{}
@@ -204,7 +209,7 @@ func (s *Server) guardRead(ctx context.Context, next sdk.MethodHandler, method s
 // resource of this server (they get the go-sdk's not found).
 func resourceScope(uri string) string {
 	switch {
-	case uri == statusURI:
+	case uri == StatusURI:
 		return ScopeAgentRead
 	case strings.HasPrefix(uri, orderURIPrefix):
 		return ScopeOrdersRead

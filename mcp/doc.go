@@ -50,7 +50,7 @@
 //	get_resource_team        resources:read  read-only
 //	list_offering_users      resources:read  read-only
 //	list_usages              usage:read      read-only
-//	report_usage             usage:write     idempotent, destructive (totals are replaced)
+//	report_usage             usage:write     idempotent, destructive (totals are replaced); also for a dry run
 //	list_resource_api_keys   keys:read       read-only
 //	rotate_resource_api_key  keys:write      destructive
 //

@@ -280,3 +280,19 @@ func TestClientConfig(t *testing.T) {
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "wak_x", "the key is not in errors")
 }
+
+// TestHTTPUnknownTool checks that a key cannot reach a tool that has no
+// scope, and that the attempt is audited.
+func TestHTTPUnknownTool(t *testing.T) {
+	r := newRemote(t, mcp.Config{})
+	key, display := r.issue(t, apikeys.RateLimit{}, "*")
+	c := r.dial(t, key)
+	err := c.CallTool(context.Background(), "no_such_tool", nil, nil)
+	var te *mcp.ToolError
+	require.ErrorAs(t, err, &te)
+	assert.Contains(t, te.Message, "not available to API keys")
+	lines := r.logs.lines(t, "mcp tool call")
+	require.Len(t, lines, 1)
+	assert.Equal(t, display, lines[0]["key"])
+	assert.Equal(t, "denied", lines[0]["outcome"])
+}

@@ -14,13 +14,14 @@ import (
 const (
 	// StatusURI is the agent's status: liveness, readiness, offerings and
 	// counters (Status as JSON), read without a call to Waldur.
-	StatusURI = statusURI
+	StatusURI = "waldur-agent://status"
 	// OrderURITemplate and ResourceURITemplate read one order or resource
 	// (Order, Resource as JSON).
-	OrderURITemplate    = orderURIPrefix + "{uuid}"
-	ResourceURITemplate = resourceURIPrefix + "{uuid}"
+	OrderURITemplate    = "waldur://orders/{uuid}"
+	ResourceURITemplate = "waldur://resources/{uuid}"
+)
 
-	statusURI         = "waldur-agent://status"
+const (
 	orderURIPrefix    = "waldur://orders/"
 	resourceURIPrefix = "waldur://resources/"
 )
@@ -33,7 +34,7 @@ const triageSample = 20
 
 func (s *Server) addResources(srv *sdk.Server) {
 	srv.AddResource(&sdk.Resource{
-		URI:         statusURI,
+		URI:         StatusURI,
 		Name:        "agent-status",
 		Title:       "Site agent status",
 		Description: "Liveness, readiness, served offerings and counters of the site agent. Requires the scope " + ScopeAgentRead + " over HTTP.",

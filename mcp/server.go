@@ -206,7 +206,9 @@ func (s *Server) Run(ctx context.Context, t sdk.Transport) error {
 // MCPServer returns the underlying go-sdk server of the trusted transports,
 // for what this package does not wrap: connecting further transports
 // (Connect) or adding tools of the program's own. Additions there are not
-// served over Handler, whose server checks every call against its key.
+// served over Handler, whose server checks every call against its key, and
+// tools added there have no scope: a caller that brings go-sdk token info
+// (mounting this server behind the go-sdk's own auth) is refused them.
 func (s *Server) MCPServer() *sdk.Server { return s.local }
 
 // Close ends every open HTTP session, so that an http.Server's Shutdown does
