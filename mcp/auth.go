@@ -61,9 +61,10 @@ func (s *Server) newHTTPHandler() http.Handler {
 		})
 	}
 	streamable := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s.remote }, &sdk.StreamableHTTPOptions{
-		Stateless:      s.cfg.Stateless,
-		SessionTimeout: s.cfg.SessionTimeout,
-		Logger:         slog.New(minLevel{s.log.Handler(), slog.LevelWarn}),
+		Stateless:                  s.cfg.Stateless,
+		SessionTimeout:             s.cfg.SessionTimeout,
+		DisableLocalhostProtection: s.cfg.DisableLocalhostProtection,
+		Logger:                     slog.New(minLevel{s.log.Handler(), slog.LevelWarn}),
 	})
 	withToken := auth.RequireBearerToken(func(ctx context.Context, _ string, _ *http.Request) (*auth.TokenInfo, error) {
 		id, ok := apikeys.FromContext(ctx)

@@ -296,3 +296,26 @@ func TestHTTPUnknownTool(t *testing.T) {
 	assert.Equal(t, display, lines[0]["key"])
 	assert.Equal(t, "denied", lines[0]["outcome"])
 }
+
+// TestHTTPProxiedHost checks the DNS rebinding guard on a loopback listener
+// and the switch for a reverse proxy on the same machine.
+func TestHTTPProxiedHost(t *testing.T) {
+	for _, tt := range []struct {
+		disable bool
+		want    int
+	}{{false, http.StatusForbidden}, {true, http.StatusOK}} {
+		r := newRemote(t, mcp.Config{DisableLocalhostProtection: tt.disable})
+		key, _ := r.issue(t, apikeys.RateLimit{})
+		req, err := http.NewRequest(http.MethodPost, r.url, strings.NewReader(initialize))
+		require.NoError(t, err)
+		req.Host = "agent.example.com"
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		require.NoError(t, resp.Body.Close())
+		assert.Equal(t, tt.want, resp.StatusCode, "disabled=%v", tt.disable)
+	}
+}

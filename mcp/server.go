@@ -65,6 +65,12 @@ type Config struct {
 	// Stateless serves HTTP without sessions: every request is handled on
 	// its own, so any replica can take it. Default false.
 	Stateless bool
+	// DisableLocalhostProtection turns off the go-sdk's guard against DNS
+	// rebinding, which refuses (403) requests that arrive on a loopback
+	// address with a Host header naming another host. Set it when a reverse
+	// proxy on the same machine forwards requests with the public host name.
+	// Default false.
+	DisableLocalhostProtection bool
 
 	// Now is the clock for default billing periods. Default time.Now.
 	Now func() time.Time
