@@ -8,10 +8,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/gsv-platform/waldur-agent-go/internal/backoff"
 	"github.com/gsv-platform/waldur-agent-go/internal/backoff/backofftest"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func fixed(v float64) func() float64 { return func() float64 { return v } }
 

@@ -208,7 +208,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		sess, err := c.connect(ctx, refresh)
+		sess, ep, err := c.connect(ctx, refresh)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -227,7 +227,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 			c.lastReconnect.Store(int64(established.Sub(lostAt)))
 		}
 		c.connected.Store(true)
-		c.log.InfoContext(ctx, "broker: consuming", "reconnect", !lostAt.IsZero())
+		c.log.InfoContext(ctx, "broker: consuming", "endpoint", ep, "reconnect", !lostAt.IsZero())
 
 		delivered, err := c.consume(ctx, hctx, sess, &handlers)
 		c.connected.Store(false)
@@ -242,14 +242,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 			failures = 0
 		}
 		failures++
-		c.log.WarnContext(ctx, "broker: session lost", "error", err, "refresh", refresh)
+		c.log.WarnContext(ctx, "broker: session lost", "endpoint", ep, "error", err, "refresh", refresh)
 	}
 	c.finish(nil, &handlers, cancelHandlers)
 	return nil
 }
 
 // connect obtains the endpoint and dials it within ConnectTimeout.
-func (c *Consumer) connect(ctx context.Context, refresh bool) (Session, error) {
+func (c *Consumer) connect(ctx context.Context, refresh bool) (Session, Endpoint, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.ConnectTimeout)
 	defer cancel()
 	if refresh {
@@ -257,13 +257,13 @@ func (c *Consumer) connect(ctx context.Context, refresh bool) (Session, error) {
 	}
 	ep, err := c.cfg.Credentials(ctx, refresh)
 	if err != nil {
-		return nil, fmt.Errorf("broker: credentials (refresh=%t): %w", refresh, err)
+		return nil, ep, fmt.Errorf("broker: credentials (refresh=%t): %w", refresh, err)
 	}
 	sess, err := c.dialer.Dial(ctx, ep, c.cfg.Concurrency)
 	if err != nil {
-		return nil, fmt.Errorf("broker: dial %s: %w", ep, err)
+		return nil, ep, fmt.Errorf("broker: dial %s: %w", ep, err)
 	}
-	return sess, nil
+	return sess, ep, nil
 }
 
 // consume hands deliveries to handlers until the session ends or ctx is done.

@@ -82,9 +82,19 @@ func (d Dialer) Dial(ctx context.Context, ep broker.Endpoint, prefetch int) (bro
 	if hb <= 0 {
 		hb = DefaultHeartBeat
 	}
+	if prefetch <= 0 {
+		prefetch = 1
+	}
+	// go-stomp sends on its frame channels while holding locks, and a full
+	// channel at the moment a connection dies deadlocks it. At most prefetch
+	// messages are outstanding, hence at most prefetch acknowledgements, so
+	// channels with room for all of them never fill.
+	capacity := prefetch + 8
 	// The STOMP handshake takes no context: a done ctx expires the socket.
 	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
 	conn, err := stomp.Connect(tracked,
+		stomp.ConnOpt.ReadChannelCapacity(capacity),
+		stomp.ConnOpt.WriteChannelCapacity(capacity),
 		stomp.ConnOpt.Host(vhost),
 		stomp.ConnOpt.Login(login, password),
 		stomp.ConnOpt.AcceptVersion(stomp.V12),
@@ -105,9 +115,6 @@ func (d Dialer) Dial(ctx context.Context, ep broker.Endpoint, prefetch int) (bro
 		return nil, fmt.Errorf("stompsource: log in to %s vhost %q: %w", u.Redacted(), vhost, classify(err))
 	}
 
-	if prefetch <= 0 {
-		prefetch = 1
-	}
 	sub, err := conn.Subscribe("/amq/queue/"+ep.Queue, stomp.AckClientIndividual,
 		stomp.SubscribeOpt.Header("prefetch-count", strconv.Itoa(prefetch)))
 	if err != nil {
