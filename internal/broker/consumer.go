@@ -56,7 +56,9 @@ type Config struct {
 	// Retry gives the delay before a failed message is requeued, by the
 	// number of times it failed (the first failure uses attempt 0). A
 	// message is held, unacknowledged, during the delay, so a message that
-	// always fails cannot spin. The zero Policy takes backoff's defaults.
+	// always fails cannot spin; it frees its handler slot but still counts
+	// against the prefetch meanwhile. The zero Policy takes backoff's
+	// defaults.
 	Retry backoff.Policy
 	// MaxAttempts, when positive, rejects (dead-letters) a message after it
 	// failed that many times. Zero means no limit: Waldur's queue TTL (1 h)

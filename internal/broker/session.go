@@ -43,6 +43,7 @@ type Session interface {
 // Settling fails once the session has ended; the broker then redelivers the
 // message.
 type Delivery interface {
+	// Message returns the message in transport-independent form.
 	Message() Message
 	// Ack removes the message from the queue.
 	Ack() error

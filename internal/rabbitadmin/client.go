@@ -17,8 +17,10 @@ var ErrNotFound = errors.New("rabbitadmin: not found")
 
 // APIError is a non-2xx answer of the management API.
 type APIError struct {
+	// Method and Path name the request (the path without the host).
 	Method, Path string
-	Status       int
+	// Status is the HTTP status code.
+	Status int
 	// Body is the start of the response body (RabbitMQ sends
 	// {"error": ..., "reason": ...}).
 	Body string
@@ -190,10 +192,12 @@ func (c *Client) SetPermissions(ctx context.Context, vhost, user string, p Permi
 
 // Connection is one client connection as the management API lists it.
 type Connection struct {
+	// Name identifies the connection for CloseConnection, for example
+	// "127.0.0.1:50234 -> 127.0.0.1:5672".
 	Name     string `json:"name"`
 	User     string `json:"user"`
 	VHost    string `json:"vhost"`
-	Protocol string `json:"protocol"`
+	Protocol string `json:"protocol"` // e.g. "AMQP 0-9-1", "STOMP 1.2", "Web STOMP 1.2"
 	PeerHost string `json:"peer_host"`
 	PeerPort int    `json:"peer_port"`
 }

@@ -27,6 +27,12 @@
 //	})
 //	err := c.Run(ctx)
 //
+// Dial returns only once the subscription stands: STOMP does not answer a
+// SUBSCRIBE, so the dialer follows it with an empty transaction whose receipt
+// proves the broker accepted it (RabbitMQ handles a connection's frames in
+// order). This makes Connected on the consumer truthful, and turns a refused
+// subscription into a dial error.
+//
 // Settlement: ACK after success; NACK (RabbitMQ requeues by default) for a
 // retry; NACK with the header requeue:false for a rejection, which RabbitMQ
 // honours by dead-lettering the message (checked against RabbitMQ 3.10).
@@ -37,7 +43,11 @@
 // "Bad CONNECT" whose body says "Access refused for user …" or "Virtual host
 // … access denied", and a missing queue with ERROR "not_found" ("NOT_FOUND -
 // no queue …"). The former wrap broker.ErrAuth, the latter
-// broker.ErrQueueNotFound. A deleted queue first shows as ERROR "Server
-// cancelled subscription", which ends the session; the next SUBSCRIBE then
-// reports NOT_FOUND.
+// broker.ErrQueueNotFound. Over WebSocket, RabbitMQ 3.10 closes the socket
+// ("STOMP died") without passing the ERROR frame on, so a connection that
+// dies in answer to SUBSCRIBE is reported as broker.ErrQueueNotFound too
+// (a missing or unreadable queue: either way fresh credentials are due). A
+// deleted queue first shows as ERROR "Server cancelled subscription" (over
+// TCP) or a closed socket, which ends the session; the next SUBSCRIBE then
+// fails as above.
 package stompsource
