@@ -139,6 +139,12 @@ func (c *Client) do(ctx context.Context, method, p string, header http.Header, i
 	return nil
 }
 
+// IsServerError reports whether err is a 5xx answer of the management API.
+func IsServerError(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.Status >= 500
+}
+
 // ignoreNotFound turns a 404 into success, for deletions.
 func ignoreNotFound(err error) error {
 	if errors.Is(err, ErrNotFound) {
@@ -246,7 +252,11 @@ func (c *Client) CloseConnection(ctx context.Context, name, reason string) error
 // CloseUserConnections force-closes every connection of user, STOMP and
 // Web-STOMP ones included. Unlike the Connections list, which the management
 // database learns of only after a few seconds, this acts at once on
-// RabbitMQ's connection tracking. RabbitMQ: DELETE /api/connections/username/{user}.
+// RabbitMQ's connection tracking — which itself registers a new connection
+// asynchronously, so one opened a moment ago may survive. RabbitMQ 3.10 at
+// times answers 500 when a connection ends while it closes them; IsServerError
+// tells, and calling again is safe.
+// RabbitMQ: DELETE /api/connections/username/{user}.
 func (c *Client) CloseUserConnections(ctx context.Context, user, reason string) error {
 	h := http.Header{}
 	if reason != "" {
