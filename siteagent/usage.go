@@ -174,6 +174,9 @@ type usagePass struct {
 
 	usersOnce sync.Once
 	userURLs  map[string]string // offering username → offering user URL
+
+	mu       sync.Mutex
+	deferred []deferredUsers
 }
 
 // pass reports the usage of every live resource of one offering. It reads
@@ -223,7 +226,48 @@ func (w *usageWork) pass(runCtx, workCtx context.Context, off *offering) error {
 		})
 	})
 	b.wait()
-	return err
+	if err != nil {
+		return err
+	}
+	return ps.sendDeferred(runCtx, workCtx)
+}
+
+// sendDeferred sends the per-user usage of records this pass created: their
+// UUIDs come from one more read of the month's records, not one per resource.
+func (ps *usagePass) sendDeferred(runCtx, workCtx context.Context) error {
+	a := ps.w.a
+	for i, p := range ps.periods {
+		var todo []deferredUsers
+		for _, d := range ps.deferred {
+			if d.period == i {
+				todo = append(todo, d)
+			}
+		}
+		if len(todo) == 0 {
+			continue
+		}
+		recs, err := ps.w.existing(runCtx, ps.off, p)
+		if err != nil {
+			return err
+		}
+		b := a.newBatch(runCtx, workCtx)
+		for _, d := range todo {
+			id := recs[d.resource][d.component].id
+			if id == (waldur.UUID{}) {
+				a.log.Warn("siteagent: per-user usage of a component without a total; not sent",
+					"resource", d.resource, "period", p.String(), "component", d.component)
+				continue
+			}
+			if !b.submit(usageKey(d.resource), func(ctx context.Context) error {
+				ps.sendUsers(ctx, d.resource, p, d.component, id, d.items, d.fp)
+				return nil
+			}) {
+				break
+			}
+		}
+		b.wait()
+	}
+	return nil
 }
 
 // existing reads the usage records of an offering in one month.
@@ -273,7 +317,7 @@ func (ps *usagePass) resource(ctx context.Context, r *waldur.Resource) {
 			return
 		}
 		if err == nil {
-			err = ps.report(ctx, r, p, ps.existing[i][r.UUID], u)
+			err = ps.report(ctx, r, i, ps.existing[i][r.UUID], u)
 		}
 		if err != nil {
 			a.counters.usageFailed.Add(1)
@@ -289,8 +333,9 @@ func (ps *usagePass) skipMonthChanged(r *waldur.Resource) {
 }
 
 // report sends what Waldur lacks of one resource's usage in one month.
-func (ps *usagePass) report(ctx context.Context, r *waldur.Resource, p Period, have map[string]usageRecord, u Usage) error {
+func (ps *usagePass) report(ctx context.Context, r *waldur.Resource, period int, have map[string]usageRecord, u Usage) error {
 	a := ps.w.a
+	p := ps.periods[period]
 	types := make([]string, 0, len(u.Totals))
 	for t, v := range u.Totals {
 		switch {
@@ -337,16 +382,25 @@ func (ps *usagePass) report(ctx context.Context, r *waldur.Resource, p Period, h
 	} else if len(items) > 0 {
 		a.counters.usageUnchanged.Add(1)
 	}
-	return ps.reportUsers(ctx, r, p, have, u)
+	ps.reportUsers(ctx, r, period, have, u)
+	return nil
+}
+
+// deferredUsers is per-user usage of a record created in this pass, sent once
+// the record's UUID is known.
+type deferredUsers struct {
+	resource  waldur.UUID
+	period    int
+	component string
+	items     []waldur.UserUsage
+	fp        string
 }
 
 // reportUsers sends per-user usage that changed since this process last sent
-// it, per component usage record.
-func (ps *usagePass) reportUsers(ctx context.Context, r *waldur.Resource, p Period, have map[string]usageRecord, u Usage) error {
-	if len(u.ByUser) == 0 {
-		return nil
-	}
-	a := ps.w.a
+// it, one set_user_usages per component usage record. Failures are logged and
+// counted: the totals went through, and the next pass sends the users again.
+func (ps *usagePass) reportUsers(ctx context.Context, r *waldur.Resource, period int, have map[string]usageRecord, u Usage) {
+	p := ps.periods[period]
 	types := make([]string, 0, len(u.ByUser))
 	for t, users := range u.ByUser {
 		if ps.components[t] && len(users) > 0 {
@@ -354,23 +408,7 @@ func (ps *usagePass) reportUsers(ctx context.Context, r *waldur.Resource, p Peri
 		}
 	}
 	slices.Sort(types)
-	var looked map[string]waldur.UUID // records read after set_usage created them
 	for _, t := range types {
-		id := have[t].id
-		if id == (waldur.UUID{}) {
-			if looked == nil {
-				var err error
-				if looked, err = ps.records(ctx, r, p); err != nil {
-					return err
-				}
-			}
-			id = looked[t]
-		}
-		if id == (waldur.UUID{}) {
-			a.log.Warn("siteagent: per-user usage of a component without a total; not sent",
-				"resource", r.UUID, "period", p.String(), "component", t)
-			continue
-		}
 		names := make([]string, 0, len(u.ByUser[t]))
 		for name := range u.ByUser[t] {
 			names = append(names, name)
@@ -383,33 +421,43 @@ func (ps *usagePass) reportUsers(ctx context.Context, r *waldur.Resource, p Peri
 			if name == "" || math.IsNaN(v) || math.IsInf(v, 0) {
 				continue
 			}
-			it := waldur.UserUsage{Username: name, Usage: formatAmount(v), User: ps.userURL(ctx, name)}
+			it := waldur.UserUsage{Username: name, Usage: formatAmount(v)}
 			items = append(items, it)
-			fmt.Fprintf(&fp, "%s\x00%s\x00%s\n", it.Username, it.Usage, it.User)
+			fmt.Fprintf(&fp, "%s\x00%s\n", it.Username, it.Usage)
 		}
-		if len(items) == 0 || ps.w.sentAlready(id, fp.String()) {
+		if len(items) == 0 {
 			continue
 		}
-		if err := a.client.Usages.SetUserUsages(waldur.WithRetrySafe(ctx), id, items); err != nil {
-			return fmt.Errorf("siteagent: set user usages of resource %s, component %s, in %s: %w", r.UUID, t, p, err)
+		id := have[t].id
+		if id == (waldur.UUID{}) {
+			ps.mu.Lock()
+			ps.deferred = append(ps.deferred, deferredUsers{resource: r.UUID, period: period, component: t, items: items, fp: fp.String()})
+			ps.mu.Unlock()
+			continue
 		}
-		ps.w.markSent(id, fp.String())
-		a.counters.userUsageReported.Add(1)
+		ps.sendUsers(ctx, r.UUID, p, t, id, items, fp.String())
 	}
-	return nil
 }
 
-// records reads one resource's usage records of one month, by component.
-func (ps *usagePass) records(ctx context.Context, r *waldur.Resource, p Period) (map[string]waldur.UUID, error) {
-	out := make(map[string]waldur.UUID)
-	opts := waldur.ListUsagesOptions{ResourceUUID: r.UUID, BillingPeriod: p.Start, Fields: []string{"uuid", "type"}}
-	for u, err := range ps.w.a.client.Usages.List(ctx, opts) {
-		if err != nil {
-			return nil, fmt.Errorf("siteagent: list usage of resource %s in %s: %w", r.UUID, p, err)
-		}
-		out[u.Type] = u.UUID
+// sendUsers writes one record's per-user usage unless this process wrote the
+// same last time.
+func (ps *usagePass) sendUsers(ctx context.Context, resource waldur.UUID, p Period, component string, id waldur.UUID, items []waldur.UserUsage, fp string) {
+	a := ps.w.a
+	if ps.w.sentAlready(id, fp) {
+		return
 	}
-	return out, nil
+	for i := range items {
+		items[i].User = ps.userURL(ctx, items[i].Username)
+	}
+	if err := a.client.Usages.SetUserUsages(waldur.WithRetrySafe(ctx), id, items); err != nil {
+		a.counters.usageFailed.Add(1)
+		a.noteError(err)
+		a.log.Warn("siteagent: per-user usage not reported", "resource", resource, "period", p.String(),
+			"component", component, "error", err)
+		return
+	}
+	ps.w.markSent(id, fp)
+	a.counters.userUsageReported.Add(1)
 }
 
 // userURL returns the URL of the offering user with this username, sent with
