@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/gsv-platform/waldur-agent-go/waldur"
@@ -231,8 +232,9 @@ func (w *membershipWork) reconcile(runCtx, workCtx context.Context) {
 // list as they are, without a second read.
 func (w *membershipWork) pass(runCtx, workCtx context.Context, off *offering) error {
 	b := w.a.newBatch(runCtx, workCtx)
+	teams := &teamCache{byProject: make(map[waldur.UUID]*teamEntry)}
 	err := w.a.eachLiveResource(runCtx, off, waldur.UUID{}, func(r *waldur.Resource) bool {
-		return b.submit(membershipKey(r.UUID), func(ctx context.Context) error { return w.counted(w.sync(ctx, r)) })
+		return b.submit(membershipKey(r.UUID), func(ctx context.Context) error { return w.counted(w.syncWith(ctx, r, teams)) })
 	})
 	b.wait()
 	return err
@@ -286,19 +288,25 @@ func (w *membershipWork) counted(err error) error {
 
 // sync makes the backend's user members of r what Waldur says they should be.
 func (w *membershipWork) sync(ctx context.Context, r *waldur.Resource) error {
+	return w.syncWith(ctx, r, nil)
+}
+
+// syncWith is sync with the teams read in this pass: a resource's team is
+// its project's members with their usernames on the offering, the same for
+// every resource of the project, so a pass reads it once per project.
+func (w *membershipWork) syncWith(ctx context.Context, r *waldur.Resource, teams *teamCache) error {
 	if !isLive(r.State) {
 		return nil
 	}
 	var want []Member
 	if !r.RestrictMemberAccess {
-		team, err := w.a.client.Resources.Team(ctx, r.UUID)
-		if err != nil {
+		var err error
+		if want, err = teams.get(ctx, w.a.client, r); err != nil {
 			if waldur.IsNotFound(err) {
 				return nil // gone meanwhile
 			}
 			return fmt.Errorf("siteagent: read team of resource %s: %w", r.UUID, err)
 		}
-		want = teamMembers(team)
 	}
 	have, err := w.list(ctx, r)
 	if err != nil {
@@ -342,6 +350,49 @@ func (w *membershipWork) apply(ctx context.Context, r *waldur.Resource, add, rem
 		a.log.Info("siteagent: members added", "resource", r.UUID, "usernames", usernames(add))
 	}
 	return nil
+}
+
+// teamCache holds the teams read in one pass, by project.
+type teamCache struct {
+	mu        sync.Mutex
+	byProject map[waldur.UUID]*teamEntry
+}
+
+type teamEntry struct {
+	mu      sync.Mutex
+	done    bool
+	members []Member
+	err     error
+}
+
+// get returns r's wanted members, reading the team of r's project once. A
+// nil cache reads every time. A 404 (r itself is gone) is not kept: the next
+// resource of the project reads again.
+func (c *teamCache) get(ctx context.Context, client *waldur.Client, r *waldur.Resource) ([]Member, error) {
+	read := func() ([]Member, error) {
+		team, err := client.Resources.Team(ctx, r.UUID)
+		return teamMembers(team), err
+	}
+	if c == nil || r.ProjectUUID == (waldur.UUID{}) {
+		return read()
+	}
+	c.mu.Lock()
+	e := c.byProject[r.ProjectUUID]
+	if e == nil {
+		e = &teamEntry{}
+		c.byProject[r.ProjectUUID] = e
+	}
+	c.mu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.done {
+		members, err := read()
+		if waldur.IsNotFound(err) {
+			return nil, err
+		}
+		e.members, e.err, e.done = members, err, true
+	}
+	return e.members, e.err
 }
 
 // teamMembers returns the team's users with an offering username in state OK,

@@ -237,8 +237,15 @@ func TestMembershipFollowsEvents(t *testing.T) {
 	assert.Empty(t, b.usernames(res), "no one is added while member access is restricted")
 	restrict = false
 	f.s.ChangeResource(res, waldurtest.ResourceChange{RestrictMemberAccess: &restrict})
-	forward(t, f.s, src, seen)
+	seen = forward(t, f.s, src, seen)
 	assert.Equal(t, []string{"bob01", "carol01"}, b.usernames(res))
+
+	// A lost event is made good by offering_resources_sync: a full pass, now.
+	f.member("dan", "dan01", "OK")
+	seen = len(f.s.Events()) // dan's user_role event never arrives
+	f.s.Emit("offering_resources_sync", f.offering, map[string]any{"requested_by_user_uuid": waldur.Hex(waldur.UUID{9})})
+	forward(t, f.s, src, seen)
+	assert.Equal(t, []string{"bob01", "carol01", "dan01"}, b.usernames(res))
 }
 
 func TestMembershipUsernameSetAddsTheUser(t *testing.T) {
@@ -297,4 +304,28 @@ func TestMembershipFailureIsRetriedNotFatal(t *testing.T) {
 	require.Len(t, procs, 1)
 	assert.Equal(t, "LDAPGroups", procs[0].Name)
 	assert.Equal(t, "membership_sync", procs[0].ServiceName)
+}
+
+func TestMembershipPassReadsEachProjectsTeamOnce(t *testing.T) {
+	f := newSyncFixture(t, waldurtest.OfferingSpec{})
+	other := f.s.AddProject(waldurtest.ProjectSpec{Name: "Ocean"})
+	a1 := f.s.AddResource(waldurtest.ResourceSpec{Offering: f.offering, Project: f.project})
+	a2 := f.s.AddResource(waldurtest.ResourceSpec{Offering: f.offering, Project: f.project})
+	b1 := f.s.AddResource(waldurtest.ResourceSpec{Offering: f.offering, Project: other})
+	f.member("alice", "alice01", "OK")
+	u := f.s.AddUser(waldurtest.UserSpec{Username: "bob"})
+	f.s.AddOfferingUser(waldurtest.OfferingUserSpec{Offering: f.offering, User: u, Username: "bob01"})
+	f.s.AddProjectMember(other, u, "")
+
+	b := newBackend()
+	cfg := f.config()
+	cfg.Membership = b
+	cfg.SyncInterval = time.Hour
+	start(t, cfg)
+	waitUntil(t, f.s, "all synced", func() bool {
+		return len(b.usernames(a1)) == 1 && len(b.usernames(a2)) == 1 && len(b.usernames(b1)) == 1
+	})
+	assert.Equal(t, []string{"alice01"}, b.usernames(a2))
+	assert.Equal(t, []string{"bob01"}, b.usernames(b1))
+	assert.Equal(t, 2, f.s.CallCount("marketplace_provider_resources_team_list"), "one team read per project")
 }

@@ -263,3 +263,18 @@ func TestOfferingUserEvents(t *testing.T) {
 	assert.Empty(t, f.s.Calls())
 	assert.Equal(t, 1, p.count("alice"))
 }
+
+func TestOfferingUserWithARefusedUsernameErrs(t *testing.T) {
+	f := newSyncFixture(t, providerUsernames)
+	id := f.offeringUser("alice", "Requested", "")
+	p := &accounts{answer: func(*waldur.OfferingUser, int) (siteagent.Account, error) {
+		return siteagent.AccountReady(strings.Repeat("a", 101)), nil // Waldur allows 100 characters
+	}}
+	cfg := f.config()
+	cfg.OfferingUsers = p
+	a := start(t, cfg)
+	waitOfferingUser(t, f.s, id, waldur.OfferingUserStateErrorCreating)
+	assert.Equal(t, []string{"begin_creating", "partial_update", "set_error_creating"}, actions(f.s, id))
+	waitUntil(t, f.s, "counted", func() bool { return a.Stats().OfferingUsersErred == 1 })
+	assert.Contains(t, a.Stats().LastError, "refused")
+}
