@@ -110,6 +110,7 @@ type Config struct {
 	// Waldur asks, and reports their limits and metadata; see
 	// ResourceStatusProcessor.
 	ResourceStatus ResourceStatusProcessor
+
 	// APIKeys rotates resource API keys when consumers ask for new values
 	// (Waldur 8.1). Optional.
 	APIKeys APIKeyRotator
