@@ -183,8 +183,8 @@ func (c Config) withDefaults() (Config, error) {
 			return c, configError("Token", "required (or set Client)")
 		}
 	}
-	if c.Orders == nil && c.Membership == nil && c.OfferingUsers == nil && c.Usage == nil && c.ResourceStatus == nil {
-		return c, configError("Orders", "no processor configured (set Orders, Membership, OfferingUsers, Usage or ResourceStatus)")
+	if c.Orders == nil && c.APIKeys == nil && c.Membership == nil && c.OfferingUsers == nil && c.Usage == nil && c.ResourceStatus == nil {
+		return c, configError("Orders", "no processor configured (set Orders, APIKeys, Membership, OfferingUsers, Usage or ResourceStatus)")
 	}
 	if c.Concurrency < 0 {
 		return c, configError("Concurrency", "must not be negative")

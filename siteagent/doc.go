@@ -50,6 +50,27 @@
 // harmless, and so are restarts in the middle of an order. Work for one order is
 // serialised; different orders run concurrently up to Config.Concurrency.
 //
+// # More than orders
+//
+// Each other kind of work is optional and switched on by setting its Config
+// field; the agent then subscribes to the events that kind needs, and no more:
+//
+//   - Membership (MemberLister, MemberAdder, MemberRemover): the agent keeps a
+//     resource's members on the backend equal to its Waldur team, reacting to
+//     role, resource and account events and reconciling every SyncInterval.
+//   - OfferingUsers (OfferingUserProcessor): where the provider makes
+//     usernames, the agent walks Waldur's offering-user states around the
+//     username or the pending linking/validation the processor answers.
+//   - Usage (UsageReporter): every UsageInterval the agent collects each
+//     resource's usage for the current and previous month and reports what
+//     changed; a second identical pass writes nothing.
+//   - ResourceStatus (ResourceStatusProcessor): paused, downscaled and restored
+//     resources are applied to the backend, and backend limits and metadata
+//     flow back to Waldur.
+//   - APIKeys (APIKeyRotator): resource API keys a Create processor returns in
+//     Result.APIKeys are reported to Waldur, and rotation requests are answered
+//     with a new value. Package apikeys provides a ready rotator and metering.
+//
 // # Health
 //
 // HealthHandler serves /healthz, /readyz and /stats for orchestrators.

@@ -184,10 +184,10 @@ func describe(p any) ProcessorInfo {
 // set_backend_metadata, Endpoints with set_endpoints, Limits with set_limits
 // and APIKeys with report_created.
 type Result struct {
-	BackendID       string            // the backend's identifier of the resource
-	BackendMetadata map[string]any    // free-form facts about the backend object
-	Endpoints       []Endpoint        // how the consumer reaches the resource
-	Limits          map[string]int64  // limits as applied, when they differ from the order's
+	BackendID       string           // the backend's identifier of the resource
+	BackendMetadata map[string]any   // free-form facts about the backend object
+	Endpoints       []Endpoint       // how the consumer reaches the resource
+	Limits          map[string]int64 // limits as applied, when they differ from the order's
 	// APIKeys are resource API keys the processor made and applied to the
 	// backend; the agent reports them with report_created (Waldur 8.1).
 	APIKeys    []APIKey

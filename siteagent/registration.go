@@ -33,11 +33,17 @@ func (a *Agent) registrations() []registration {
 	regs := make([]registration, 0, len(a.caps))
 	for _, c := range a.caps {
 		r := c.registration()
-		if i := slices.IndexFunc(regs, func(x registration) bool { return x.service == r.service }); i >= 0 {
-			regs[i].processors = append(regs[i].processors, r.processors...)
-			continue
+		i := slices.IndexFunc(regs, func(x registration) bool { return x.service == r.service })
+		if i < 0 {
+			regs = append(regs, registration{service: r.service})
+			i = len(regs) - 1
 		}
-		regs = append(regs, r)
+		// One value may serve several capabilities; Waldur knows it once.
+		for _, p := range r.processors {
+			if !slices.Contains(regs[i].processors, p) {
+				regs[i].processors = append(regs[i].processors, p)
+			}
+		}
 	}
 	return regs
 }
