@@ -204,7 +204,10 @@ func (s *brokerSource) consume(ctx context.Context, tr transport, queues []*even
 			Concurrency:     a.cfg.Concurrency,
 			ShutdownTimeout: a.cfg.ShutdownTimeout,
 			Retry:           a.retry,
-			Logger:          a.log,
+			// A lost connection (a broker restart, a network blip) is
+			// tried again almost at once, then less and less often.
+			Reconnect: backoff.Policy{Initial: 100 * time.Millisecond, Max: time.Minute},
+			Logger:    a.log,
 		})
 	}
 	s.mu.Lock()
