@@ -19,7 +19,7 @@
 //	}, apikeys.IssueOptions{ClientID: "gw-1", Scopes: []string{"chat:write"}, TTL: 90 * 24 * time.Hour})
 //	fmt.Println(issued.Key.Format()) // shown once; only its hash is stored
 //
-//	meter, _ := apikeys.NewMeter(apikeys.MeterConfig{Sink: waldurUsageSink})
+//	meter, _ := apikeys.NewMeter(apikeys.MeterConfig{Sink: waldurUsage.Sink()}) // see WaldurUsage
 //	go meter.Run(ctx)
 //	mux.Handle("/v1/", apikeys.Middleware(keys, apikeys.MiddlewareConfig{Meter: meter})(api))
 //
@@ -70,12 +70,23 @@
 // key lifecycle needs: keys per resource labelled by client_id, rotation on
 // request, revocation when the resource terminates.
 //
+// Provisioner runs that lifecycle inside a site agent (package siteagent):
+// wrapped around the backend's order processor it issues each new resource's
+// keys (two by default) for Waldur's report_created, revokes them on
+// termination, and as the agent's key rotator answers the consumer's rotation
+// requests with set_key, the old value working on for the grace period.
+//
 // # Metering
 //
 // Meter.Add counts units of a component ("requests", "tokens") per key;
 // Meter.Flush hands a UsageSink the running total of each resource,
 // component and calendar month (in MeterConfig.Location). Totals, not
 // deltas, make reports idempotent, and a failed flush is simply retried.
+//
+// WaldurUsage is the sink that makes them Waldur component usage: the site
+// agent's usage passes ask it for each resource's totals per billing month
+// (siteagent.Config.Usage), mapped to the offering's component types. After a
+// restart it continues from the usage Waldur already holds.
 //
 // # HTTP
 //
