@@ -71,6 +71,38 @@
 //     Result.APIKeys are reported to Waldur, and rotation requests are answered
 //     with a new value. Package apikeys provides a ready rotator and metering.
 //
+// # Events
+//
+// Waldur announces changes through RabbitMQ; the agent treats every event as
+// a hint and re-reads what it acts on, so a lost event only waits for the
+// next reconciliation and a duplicate costs at most a read. At start the
+// agent calls register_queue for each offering's identity with the event
+// types its processors need and consumes the queue Waldur names, logged in
+// with the RabbitMQ user Waldur names and the agent's token as password.
+// By default (EventsAuto) it connects over AMQP when EventsConfig.AMQPURL is
+// set and reachable, otherwise over STOMP on web-STOMP at
+// wss://<Waldur host>/rmqws-stomp, where Waldur's Helm chart publishes it;
+// with neither reachable it says so once and runs on polling alone, trying
+// again now and then. EventsAMQP and EventsSTOMP insist on one transport;
+// EventsPolling uses none. Against a Waldur older than 8.1, which has no
+// register_queue, it uses the per-type legacy queues of
+// register_event_subscription.
+//
+// Delivery is at least once: a message is acknowledged only after its event
+// was handled, one whose handling failed is requeued after a growing delay,
+// and one that cannot be decoded is rejected into Waldur's dead-letter queue
+// and counted (Stats.EventsMalformed). Lost connections are re-established
+// with jittered, capped backoff, and a refused login or a vanished queue
+// makes the agent call register_queue again, which resets the password and
+// recreates the queue. Message ids (Waldur's x-message-id, a hash of queue
+// and content) of handled events are remembered for an hour, so copies are
+// dropped without a REST call (Stats.EventsDuplicate). EventSourceStatus
+// reports the connection; /readyz includes it.
+//
+// Where the broker is out of reach, Waldur's webhooks can bring the hints
+// instead: mount WebhookHandler and point a Waldur web hook at it. A source
+// of your own plugs in as EventsConfig.Source.
+//
 // # Health
 //
 // HealthHandler serves /healthz, /readyz and /stats for orchestrators.

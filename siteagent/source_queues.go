@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -42,6 +44,18 @@ func (a *Agent) registerQueues(ctx context.Context, types []waldur.ObservableObj
 	for _, off := range a.offerings {
 		q := &eventQueue{a: a, off: off, types: types}
 		err := q.register(ctx)
+		for err != nil {
+			// A Waldur older than this agent may not know every type:
+			// those come by polling, the others by events.
+			known := withoutRefused(err, q.types)
+			if len(known) == len(q.types) || len(known) == 0 {
+				break
+			}
+			a.log.Warn("siteagent: Waldur does not know some event types; they are polled only",
+				"refused", refusedTypes(q.types, known))
+			q.types = known
+			err = q.register(ctx)
+		}
 		if errors.Is(err, errLegacyWaldur) {
 			legacy = true
 			break
@@ -49,6 +63,7 @@ func (a *Agent) registerQueues(ctx context.Context, types []waldur.ObservableObj
 		if err != nil {
 			return nil, false, err
 		}
+		types = q.types
 		queues = append(queues, q)
 	}
 	if !legacy {
@@ -58,13 +73,54 @@ func (a *Agent) registerQueues(ctx context.Context, types []waldur.ObservableObj
 	for _, off := range a.offerings {
 		for _, t := range types {
 			q := &eventQueue{a: a, off: off, objectType: t}
-			if err := q.register(ctx); err != nil {
+			err := q.register(ctx)
+			if isBadRequest(err) {
+				a.log.Warn("siteagent: Waldur does not know an event type; it is polled only",
+					"object_type", t, "error", err)
+				continue
+			}
+			if err != nil {
 				return nil, true, err
 			}
 			queues = append(queues, q)
 		}
 	}
+	if len(queues) == 0 {
+		return nil, true, errors.New("siteagent: Waldur knows none of the event types the agent needs")
+	}
 	return queues, true, nil
+}
+
+// withoutRefused returns types without those a 400 answer names as invalid
+// choices ("\"x\" is not a valid choice.").
+func withoutRefused(err error, types []waldur.ObservableObjectType) []waldur.ObservableObjectType {
+	var ae *waldur.APIError
+	if !isBadRequest(err) || !errors.As(err, &ae) {
+		return types
+	}
+	text := ae.Message() + " " + string(ae.Body)
+	var kept []waldur.ObservableObjectType
+	for _, t := range types {
+		if !strings.Contains(text, `"`+string(t)+`"`) && !strings.Contains(text, `\"`+string(t)+`\"`) {
+			kept = append(kept, t)
+		}
+	}
+	return kept
+}
+
+func isBadRequest(err error) bool {
+	var ae *waldur.APIError
+	return errors.As(err, &ae) && ae.StatusCode == http.StatusBadRequest
+}
+
+func refusedTypes(all, kept []waldur.ObservableObjectType) []waldur.ObservableObjectType {
+	var out []waldur.ObservableObjectType
+	for _, t := range all {
+		if !slices.Contains(kept, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // errLegacyWaldur means register_queue does not exist: Waldur before 8.1.
