@@ -1,0 +1,88 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/gsv-platform/waldur-agent-go/waldur"
+	"github.com/gsv-platform/waldur-agent-go/waldur/waldurtest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestJourney runs the demo and checks each step's effect in the fake Waldur.
+func TestJourney(t *testing.T) {
+	broker := newFakeBroker()
+	fake := waldurtest.NewServer(t, waldurtest.WithEventSink(broker))
+	var out, logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	j, err := run(context.Background(), fake, broker, &out, log)
+	require.NoError(t, err, out.String())
+	for i := 1; i <= 9; i++ {
+		assert.Contains(t, "\n"+out.String(), fmt.Sprintf("\n%d. ", i), "step %d printed", i)
+	}
+
+	// Create: approved and done; the resource has its backend id and endpoints.
+	assert.Equal(t, []string{"approve_by_provider", "set_state_done"}, fake.Transitions(j.CreateOrder))
+	r, ok := fake.Resource(j.Resource)
+	require.True(t, ok)
+	assert.Equal(t, "agent-1", r.BackendID)
+	require.Len(t, r.Endpoints, 2)
+	assert.True(t, strings.HasSuffix(r.Endpoints[0].URL, "/mcp"))
+	assert.True(t, strings.HasSuffix(r.Endpoints[1].URL, "/v1/chat"))
+
+	// Keys: two reported, one rotated; no secret in the output or the logs.
+	keys := keysOf(fake, j.Resource)
+	require.Len(t, keys, 2)
+	assert.Equal(t, "agent-1-1", keys[0].ClientID)
+	assert.Equal(t, "agent-1-2", keys[1].ClientID)
+	assert.Equal(t, 2, fake.CallCount("marketplace_resource_api_keys_report_created"))
+	assert.Equal(t, 1, fake.CallCount("marketplace_resource_api_keys_set_key"))
+	for _, k := range keys {
+		secret, _ := fake.APIKeySecret(k.UUID)
+		require.NotEmpty(t, secret)
+		assert.NotContains(t, out.String(), secret)
+		assert.NotContains(t, logs.String(), secret)
+	}
+
+	// Usage: every chat call and tool call, and the tokens, in this month.
+	assert.Equal(t, 1, j.ToolCalls)
+	assert.Equal(t, len(prompts)+2, j.ChatRequests)
+	assert.Equal(t, map[string]float64{
+		componentRequests: float64(j.ToolCalls + j.ChatRequests),
+		offeringKTokens:   math.Round(float64(j.Tokens)/10) / 100,
+	}, usageOf(fake, j.Resource))
+	month := time.Now().UTC()
+	for _, c := range fake.Calls() {
+		if c.OperationID != "marketplace_component_usages_set_usage" {
+			continue
+		}
+		var body struct {
+			Date   time.Time `json:"date"`
+			Usages []struct {
+				Amount any `json:"amount"`
+			} `json:"usages"`
+		}
+		require.NoError(t, json.Unmarshal(c.Body, &body))
+		assert.Equal(t, time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, time.UTC), body.Date.UTC())
+		for _, u := range body.Usages {
+			assert.IsType(t, "", u.Amount, "amounts are decimal strings")
+		}
+	}
+
+	// Terminate: done, the resource terminated.
+	assert.Equal(t, []string{"approve_by_provider", "set_state_done"}, fake.Transitions(j.Terminate))
+	r, _ = fake.Resource(j.Resource)
+	assert.Equal(t, waldur.ResourceStateTerminated, r.State)
+}
