@@ -73,8 +73,8 @@ type ProvisionerConfig struct {
 
 // Provisioner gives every resource of an offering its API keys, bound to the
 // resource's customer, project and offering, and keeps them in step with
-// Waldur's resource API keys. It is an order processor wrapping the backend's
-// (ProvisionerConfig.Next) and the agent's key rotator:
+// Waldur's resource API keys. It is both the agent's order processor,
+// wrapping the backend's (ProvisionerConfig.Next), and its key rotator:
 //
 //	p, err := apikeys.NewProvisioner(apikeys.ProvisionerConfig{
 //		Keys: keys, Client: client, Next: backend, Scopes: []string{"chat:write"},
@@ -87,8 +87,9 @@ type ProvisionerConfig struct {
 // Result.APIKeys, which the agent reports with report_created.
 //
 // Such an order may be processed again after a crash or a lost response.
-// Waldur keeps the first value reported for a client id, and the Manager keeps
-// only hashes, so an issued key cannot be handed out twice. The Provisioner
+// Waldur's report_created is idempotent per client id (a second report does
+// not replace the value), and the Manager keeps only hashes, so an issued key
+// cannot be handed out twice. The Provisioner
 // therefore reads the resource's keys in Waldur first: a client id Waldur
 // holds is left alone; for one it lacks, any local key with that client id
 // (issued by an attempt that never reported it, so known to nobody) is

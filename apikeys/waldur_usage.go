@@ -72,10 +72,10 @@ type WaldurUsageConfig struct {
 // Meter's Location and the agent's TimeZone should be the same zone.
 //
 // Waldur's usage of the metered components must be written only through one
-// WaldurUsage: another writer (a second process, a manual correction, the
-// report_usage tool of package mcp) is overwritten, or is taken as the base
-// after a restart. Do not Restore the Meter as well: the base would count
-// twice.
+// WaldurUsage: what another writer (a second process, a manual correction,
+// the report_usage tool of package mcp) sets is overwritten by the next
+// higher total, or becomes the base after a restart. Do not Restore the Meter
+// as well: the base would count twice.
 type WaldurUsage struct {
 	client *waldur.Client
 	comps  map[string]UsageComponent
