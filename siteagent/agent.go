@@ -42,6 +42,7 @@ type Agent struct {
 	userUUID waldur.UUID // the token's user, set by connect
 
 	mu       sync.Mutex
+	work     map[string]*workState  // work key → queued and finished work
 	attempts map[waldur.UUID]int    // order → processor calls in this process
 	timers   map[string]*time.Timer // work key → scheduled retry
 	due      []scheduled            // scheduled work whose time has come
@@ -91,6 +92,7 @@ func New(cfg Config) (*Agent, error) {
 		retry:    backoff.Policy{Initial: cfg.RetryBackoff, Max: cfg.MaxRetryBackoff, Multiplier: 2, Jitter: 0.2},
 		byID:     make(map[waldur.UUID]*offering, len(ids)),
 		attempts: make(map[waldur.UUID]int),
+		work:     make(map[string]*workState),
 		timers:   make(map[string]*time.Timer),
 		dueCh:    make(chan struct{}, 1),
 	}
@@ -250,23 +252,6 @@ func (a *Agent) connect(ctx context.Context) error {
 	a.userUUID = me.UUID
 	a.waldurOK.Store(true)
 	return nil
-}
-
-// submit runs fn for key in the pool with workCtx, unless runCtx has ended or
-// the agent is stopping by the time fn's turn comes. It reports whether fn
-// was queued.
-func (a *Agent) submit(runCtx, workCtx context.Context, key string, fn func(context.Context) error) bool {
-	if runCtx.Err() != nil {
-		return false
-	}
-	return a.pool.Go(workCtx, key, func(ctx context.Context) error {
-		if a.stopping.Load() {
-			return nil
-		}
-		a.counters.inFlight.Add(1)
-		defer a.counters.inFlight.Add(-1)
-		return fn(ctx)
-	}, nil)
 }
 
 func (a *Agent) noteError(err error) {

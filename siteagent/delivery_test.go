@@ -321,3 +321,28 @@ func TestHealthHandler(t *testing.T) {
 	code, _ = get("/healthz")
 	assert.Equal(t, http.StatusServiceUnavailable, code, "not alive after Run")
 }
+
+func TestSlowProcessorIsNotCalledAgainByLaterPasses(t *testing.T) {
+	f := newFixture(t)
+	var ids []waldur.UUID
+	for range 5 {
+		ids = append(ids, f.s.AddOrder(waldurtest.OrderSpec{Offering: f.offering, State: "executing"}))
+	}
+	release := make(chan struct{})
+	p := &recorder{fn: func(ctx context.Context, o *siteagent.Order) (siteagent.Result, error) {
+		<-release
+		return siteagent.Result{BackendID: "slow"}, nil
+	}}
+	cfg := f.config(p)
+	cfg.ReconcileInterval = time.Millisecond
+	start(t, cfg)
+	// Several passes list the orders while their processors still run.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, f.s.WaitFor(ctx, func() bool { return f.s.CallCount("marketplace_orders_list") >= 5 }))
+	close(release)
+	waitOrders(t, f.s, ids, waldur.OrderStateDone)
+	for _, id := range ids {
+		assert.Equal(t, 1, p.count(id), "a processor runs once per order, however many passes saw it pending")
+	}
+}

@@ -231,15 +231,6 @@ func (a *Agent) dispatch(ctx context.Context, e Event) error {
 	return nil
 }
 
-// doWork runs fn in the pool and waits for it.
-func (a *Agent) doWork(ctx context.Context, key string, fn func(context.Context) error) error {
-	return a.pool.Do(ctx, key, func(ctx context.Context) error {
-		a.counters.inFlight.Add(1)
-		defer a.counters.inFlight.Add(-1)
-		return fn(ctx)
-	})
-}
-
 // EventSourceStatus describes the agent's event source.
 type EventSourceStatus struct {
 	// Name is "amqp", "stomp", "polling", or the type of a custom Source.

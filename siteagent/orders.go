@@ -407,8 +407,13 @@ func (a *Agent) scheduleOrder(id waldur.UUID, d time.Duration) {
 }
 
 // submitOrder queues one order for handling with retries on failure.
+// A listed order that other work handled while this one waited is re-read
+// rather than acted on as listed.
 func (a *Agent) submitOrder(runCtx, workCtx context.Context, id waldur.UUID, hint orderHint) bool {
-	return a.submit(runCtx, workCtx, orderKey(id), func(ctx context.Context) error {
+	return a.submitTracked(runCtx, workCtx, orderKey(id), func(ctx context.Context, overtaken bool) error {
+		if overtaken {
+			hint = orderHint{}
+		}
 		return a.runOrder(ctx, id, hint, true)
 	})
 }

@@ -42,7 +42,7 @@ func (a *Agent) reconcileOrders(runCtx, workCtx context.Context) {
 				stuck++
 				a.log.Warn("siteagent: order stuck in executing", "order", o.UUID, "since", o.Modified)
 			}
-			if !isStuck && a.isScheduled(orderKey(o.UUID)) {
+			if key := orderKey(o.UUID); !isStuck && (a.isScheduled(key) || a.busy(key)) {
 				continue
 			}
 			if !a.submitOrder(runCtx, workCtx, o.UUID, orderHint{order: &o}) {
