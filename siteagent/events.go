@@ -95,7 +95,10 @@ type EventsConfig struct {
 
 	// DedupWindow is how long the message ids of handled events are
 	// remembered to drop duplicates. Default 1h (the queue TTL); negative
-	// disables deduplication.
+	// disables deduplication. Waldur's id hashes queue and content, so the
+	// same content sent again within the window (a flag switched off and on
+	// again) is dropped as well; the periodic passes catch up with such a
+	// change.
 	DedupWindow time.Duration
 	// DedupSize bounds how many message ids are remembered. Default 100000;
 	// negative disables deduplication.
