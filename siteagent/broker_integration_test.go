@@ -515,3 +515,39 @@ func TestBrokerDropsDuplicateMessages(t *testing.T) {
 	assert.Equal(t, int64(3), st.EventsProcessed)
 	checkExactlyOnce(t, e, p, []waldur.UUID{id})
 }
+
+func TestBrokerAutoModePicksAReachableTransport(t *testing.T) {
+	tests := []struct {
+		name string
+		ev   func(tb testing.TB) siteagent.EventsConfig
+		want string
+	}{
+		{"AMQP first", func(tb testing.TB) siteagent.EventsConfig {
+			return siteagent.EventsConfig{AMQPURL: amqpEndpoint(tb), STOMPURL: testenv.WebSTOMPURL(tb)}
+		}, "amqp"},
+		{"STOMP when AMQP is unreachable", func(tb testing.TB) siteagent.EventsConfig {
+			return siteagent.EventsConfig{AMQPURL: "amqp://127.0.0.1:1", STOMPURL: testenv.WebSTOMPURL(tb)}
+		}, "stomp"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newBrokerEnv(t)
+			p := &countingProcessor{}
+			a := e.startConsuming(t, e.config(p, tt.ev(t)))
+			st := a.EventSourceStatus()
+			assert.Equal(t, tt.want, st.Name)
+			assert.Equal(t, uint64(1), st.Connects, "the probing session is the consumer's")
+			allDone := e.expectDone(10)
+			var ids []waldur.UUID
+			for range 10 {
+				ids = append(ids, e.s.AddOrder(waldurtest.OrderSpec{Offering: e.offering}))
+			}
+			select {
+			case <-allDone:
+			case <-time.After(time.Minute):
+				t.Fatalf("orders not done; source %+v", a.EventSourceStatus())
+			}
+			checkExactlyOnce(t, e, p, ids)
+		})
+	}
+}
