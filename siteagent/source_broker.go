@@ -122,6 +122,9 @@ func (s *brokerSource) Run(ctx context.Context, h EventHandler) error {
 			tr, primed, err = s.pick(ctx, queues[0])
 		}
 		if ctx.Err() != nil {
+			if primed != nil {
+				_ = primed.Close()
+			}
 			return nil
 		}
 		if err != nil {
