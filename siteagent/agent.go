@@ -41,12 +41,13 @@ type Agent struct {
 
 	userUUID waldur.UUID // the token's user, set by connect
 
-	mu       sync.Mutex
-	work     map[string]*workState  // work key → queued and finished work
-	attempts map[waldur.UUID]int    // order → processor calls in this process
-	timers   map[string]*time.Timer // work key → scheduled retry
-	due      []scheduled            // scheduled work whose time has come
-	dueCh    chan struct{}          // wakes Run's loop when due grows
+	mu         sync.Mutex
+	work       map[string]*workState  // work key → queued and finished work
+	workPruned time.Time              // when idle work keys were last forgotten
+	attempts   map[waldur.UUID]int    // order → processor calls in this process
+	timers     map[string]*time.Timer // work key → scheduled retry
+	due        []scheduled            // scheduled work whose time has come
+	dueCh      chan struct{}          // wakes Run's loop when due grows
 }
 
 // offering is the agent's state for one served offering.
@@ -196,13 +197,14 @@ func (a *Agent) tick() { a.lastTick.Store(time.Now().UnixNano()) }
 func (a *Agent) shutdown(workCancel context.CancelFunc, bg *sync.WaitGroup) error {
 	a.stopping.Store(true)
 	a.stopTimers()
+	deadline := time.Now().Add(a.cfg.ShutdownTimeout)
 	done := make(chan struct{})
 	go func() {
 		a.pool.Close()
 		bg.Wait()
 		close(done)
 	}()
-	timer := time.NewTimer(a.cfg.ShutdownTimeout)
+	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	select {
 	case <-done:
@@ -211,6 +213,13 @@ func (a *Agent) shutdown(workCancel context.CancelFunc, bg *sync.WaitGroup) erro
 			"timeout", a.cfg.ShutdownTimeout, "in_flight", a.counters.inFlight.Load())
 		workCancel()
 		<-done
+	}
+	// Usage counted since the last pass would leave with the process: report
+	// it with what remains of the shutdown timeout.
+	if uw := a.usageWork(); uw != nil && time.Until(deadline) > 0 {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		uw.finalPass(ctx)
+		cancel()
 	}
 	a.log.Info("siteagent: stopped")
 	return nil

@@ -56,6 +56,16 @@ func (a *Agent) capabilities() []capability {
 	return caps
 }
 
+// usageWork returns the usage capability, if usage is reported.
+func (a *Agent) usageWork() *usageWork {
+	for _, c := range a.caps {
+		if w, ok := c.(*usageWork); ok {
+			return w
+		}
+	}
+	return nil
+}
+
 // objectTypes returns the event object types the agent's capabilities need,
 // sorted.
 func (a *Agent) objectTypes() []waldur.ObservableObjectType {

@@ -7,7 +7,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/gsv-platform/waldur-agent-go/internal/keyedpool"
 	"github.com/gsv-platform/waldur-agent-go/waldur"
 )
 
@@ -48,6 +47,7 @@ func (w *orderWork) handleEvent(ctx context.Context, e Event) error {
 type orderHint struct {
 	state waldur.OrderState // from an event; "" if unknown
 	order *waldur.Order     // from a list: fresh enough to act on without a read
+	read  time.Time         // when order was listed
 }
 
 // isTerminal reports whether no agent action applies to an order in state s.
@@ -187,6 +187,13 @@ func (a *Agent) execute(ctx context.Context, off *offering, o *waldur.Order, fre
 	if o.Type != waldur.OrderTypeCreate || !fresh || req.Attempt > 1 || o.BackendID != "" {
 		if _, err := req.Resource(ctx); err != nil && !waldur.IsNotFound(err) {
 			return err
+		}
+	}
+
+	if o.Type == waldur.OrderTypeTerminate && req.resource != nil {
+		// The last usage goes to Waldur while the backend can still tell it.
+		if uw := a.usageWork(); uw != nil {
+			uw.reportResource(ctx, off, req.resource)
 		}
 	}
 
@@ -380,10 +387,6 @@ func (a *Agent) runOrder(ctx context.Context, id waldur.UUID, hint orderHint, re
 	if err == nil {
 		return nil
 	}
-	var pe *keyedpool.PanicError
-	if errors.As(err, &pe) {
-		a.log.Error("siteagent: panic while handling order", "order", id, "panic", pe.Value, "stack", string(pe.Stack))
-	}
 	a.noteError(err)
 	if ctx.Err() != nil {
 		return err
@@ -407,15 +410,18 @@ func (a *Agent) scheduleOrder(id waldur.UUID, d time.Duration) {
 }
 
 // submitOrder queues one order for handling with retries on failure.
-// A listed order that other work handled while this one waited is re-read
+// A listed order that other work handled after it was listed is re-read
 // rather than acted on as listed.
 func (a *Agent) submitOrder(runCtx, workCtx context.Context, id waldur.UUID, hint orderHint) bool {
-	return a.submitTracked(runCtx, workCtx, orderKey(id), func(ctx context.Context, overtaken bool) error {
-		if overtaken {
+	if runCtx.Err() != nil {
+		return false
+	}
+	return a.enqueue(workCtx, orderKey(id), hint.read, func(ctx context.Context, stale bool) error {
+		if stale {
 			hint = orderHint{}
 		}
 		return a.runOrder(ctx, id, hint, true)
-	})
+	}, nil)
 }
 
 // forget drops the agent's memory of an order it finished with.

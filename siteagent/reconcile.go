@@ -2,6 +2,7 @@ package siteagent
 
 import (
 	"context"
+	"time"
 
 	"github.com/gsv-platform/waldur-agent-go/waldur"
 )
@@ -28,6 +29,7 @@ func (a *Agent) reconcileOrders(runCtx, workCtx context.Context) {
 			continue
 		}
 		opts := waldur.ListOrdersOptions{OfferingUUID: off.id, States: pendingStates}
+		read := time.Now() // pages are read later, so their data is at least this fresh
 		for o, err := range a.client.Orders.List(runCtx, opts) {
 			if err != nil {
 				if runCtx.Err() == nil {
@@ -45,7 +47,7 @@ func (a *Agent) reconcileOrders(runCtx, workCtx context.Context) {
 			if key := orderKey(o.UUID); !isStuck && (a.isScheduled(key) || a.busy(key)) {
 				continue
 			}
-			if !a.submitOrder(runCtx, workCtx, o.UUID, orderHint{order: &o}) {
+			if !a.submitOrder(runCtx, workCtx, o.UUID, orderHint{order: &o, read: read}) {
 				break
 			}
 		}

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
-	"sync"
 	"time"
 
-	"github.com/gsv-platform/waldur-agent-go/internal/keyedpool"
 	"github.com/gsv-platform/waldur-agent-go/waldur"
 )
 
@@ -315,48 +313,3 @@ func (a *Agent) passEvent(ctx context.Context, e Event, pass func(runCtx, workCt
 	}
 	return errors.Join(errs...)
 }
-
-// batch runs the per-resource work of one pass in the agent's pool and waits
-// for all of it, so that a pass ends when its work does and passes of one
-// capability never overlap.
-type batch struct {
-	a               *Agent
-	runCtx, workCtx context.Context
-	wg              sync.WaitGroup
-}
-
-func (a *Agent) newBatch(runCtx, workCtx context.Context) *batch {
-	return &batch{a: a, runCtx: runCtx, workCtx: workCtx}
-}
-
-// submit queues fn under key. It reports false, with fn not run, once runCtx
-// has ended or the pool is closed; the pass should stop then.
-func (b *batch) submit(key string, fn func(context.Context) error) bool {
-	if b.runCtx.Err() != nil {
-		return false
-	}
-	a := b.a
-	b.wg.Add(1)
-	ok := a.pool.Go(b.workCtx, key, func(ctx context.Context) error {
-		if a.stopping.Load() {
-			return nil
-		}
-		a.counters.inFlight.Add(1)
-		defer a.counters.inFlight.Add(-1)
-		return fn(ctx)
-	}, func(err error) {
-		var pe *keyedpool.PanicError
-		if errors.As(err, &pe) {
-			a.noteError(err)
-			a.log.Error("siteagent: panic in resource work", "key", key, "panic", pe.Value, "stack", string(pe.Stack))
-		}
-		b.wg.Done()
-	})
-	if !ok {
-		b.wg.Done()
-	}
-	return ok
-}
-
-// wait blocks until every submitted function has returned.
-func (b *batch) wait() { b.wg.Wait() }

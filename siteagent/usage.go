@@ -177,21 +177,40 @@ type usagePass struct {
 
 	mu       sync.Mutex
 	deferred []deferredUsers
+
+	scope    waldur.ListUsagesOptions // whose usage records the pass reads
+	newBatch func() *batch            // where per-resource work runs
 }
 
 // pass reports the usage of every live resource of one offering. It reads
 // the offering's usage records of each month first (one call per 300
 // records), then lists the resources and reports each in the pool.
 func (w *usageWork) pass(runCtx, workCtx context.Context, off *offering) error {
-	a := w.a
-	if err := a.loadOffering(runCtx, off); err != nil {
-		return err
+	return w.passWith(runCtx, off, func() *batch { return w.a.newBatch(runCtx, workCtx) })
+}
+
+// finalPass reports every offering's usage once more while the agent stops,
+// in the caller and within ctx, so that usage counted since the last pass is
+// not lost with the process.
+func (w *usageWork) finalPass(ctx context.Context) {
+	for _, off := range w.a.offerings {
+		if err := w.passWith(ctx, off, func() *batch { return w.a.inlineBatch(ctx) }); err != nil {
+			w.a.log.Warn("siteagent: final usage pass failed", "offering", off.id, "error", err)
+			return
+		}
 	}
-	now := a.cfg.Now()
-	periods := billingPeriods(now, a.cfg.TimeZone, a.cfg.UsagePeriods)
+	w.a.log.Info("siteagent: final usage reported")
+}
+
+// newPass prepares a pass for the current billing months over the usage
+// records scope selects (an offering's or one resource's).
+func (w *usageWork) newPass(off *offering, scope waldur.ListUsagesOptions, newBatch func() *batch) *usagePass {
+	a := w.a
+	periods := billingPeriods(a.cfg.Now(), a.cfg.TimeZone, a.cfg.UsagePeriods)
 	ps := &usagePass{
 		w: w, off: off, periods: periods, month: periods[len(periods)-1].Start,
 		components: make(map[string]bool), existing: make([]map[waldur.UUID]map[string]usageRecord, len(periods)),
+		scope: scope, newBatch: newBatch,
 	}
 	if d, ok := w.p.(DecreasingUsage); ok {
 		ps.mayDecrease = d.UsageMayDecrease()
@@ -201,9 +220,25 @@ func (w *usageWork) pass(runCtx, workCtx context.Context, off *offering) error {
 			ps.components[c.Type] = true
 		}
 	}
+	return ps
+}
+
+// records reads the scope's usage records of period i.
+func (ps *usagePass) records(ctx context.Context, i int) (map[waldur.UUID]map[string]usageRecord, error) {
+	opts := ps.scope
+	opts.BillingPeriod = ps.periods[i].Start
+	return ps.w.existing(ctx, opts)
+}
+
+func (w *usageWork) passWith(runCtx context.Context, off *offering, newBatch func() *batch) error {
+	a := w.a
+	if err := a.loadOffering(runCtx, off); err != nil {
+		return err
+	}
+	ps := w.newPass(off, waldur.ListUsagesOptions{OfferingUUID: off.id}, newBatch)
 	keep := make(map[waldur.UUID]bool)
-	for i, p := range periods {
-		recs, err := w.existing(runCtx, off, p)
+	for i := range ps.periods {
+		recs, err := ps.records(runCtx, i)
 		if err != nil {
 			return err
 		}
@@ -218,7 +253,7 @@ func (w *usageWork) pass(runCtx, workCtx context.Context, off *offering) error {
 	maps.DeleteFunc(w.sent, func(id waldur.UUID, _ string) bool { return !keep[id] })
 	w.mu.Unlock()
 
-	b := a.newBatch(runCtx, workCtx)
+	b := newBatch()
 	err := a.eachLiveResource(runCtx, off, waldur.UUID{}, func(r *waldur.Resource) bool {
 		return b.submit(usageKey(r.UUID), func(ctx context.Context) error {
 			ps.resource(ctx, r)
@@ -229,12 +264,35 @@ func (w *usageWork) pass(runCtx, workCtx context.Context, off *offering) error {
 	if err != nil {
 		return err
 	}
-	return ps.sendDeferred(runCtx, workCtx)
+	return ps.sendDeferred(runCtx)
+}
+
+// reportResource reports one resource's usage now, in the caller: the
+// agent does so before a Terminate order's processor removes the backend,
+// so usage counted since the last pass still reaches Waldur. Failures are
+// logged and counted like a pass's.
+func (w *usageWork) reportResource(ctx context.Context, off *offering, r *waldur.Resource) {
+	ps := w.newPass(off, waldur.ListUsagesOptions{ResourceUUID: r.UUID}, func() *batch { return w.a.inlineBatch(ctx) })
+	var err error
+	for i := range ps.periods {
+		if ps.existing[i], err = ps.records(ctx, i); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		ps.resource(ctx, r)
+		err = ps.sendDeferred(ctx)
+	}
+	if err != nil {
+		w.a.counters.usageFailed.Add(1)
+		w.a.noteError(err)
+		w.a.log.Warn("siteagent: final usage of a terminated resource not reported", "resource", r.UUID, "error", err)
+	}
 }
 
 // sendDeferred sends the per-user usage of records this pass created: their
 // UUIDs come from one more read of the month's records, not one per resource.
-func (ps *usagePass) sendDeferred(runCtx, workCtx context.Context) error {
+func (ps *usagePass) sendDeferred(runCtx context.Context) error {
 	a := ps.w.a
 	for i, p := range ps.periods {
 		var todo []deferredUsers
@@ -246,11 +304,11 @@ func (ps *usagePass) sendDeferred(runCtx, workCtx context.Context) error {
 		if len(todo) == 0 {
 			continue
 		}
-		recs, err := ps.w.existing(runCtx, ps.off, p)
+		recs, err := ps.records(runCtx, i)
 		if err != nil {
 			return err
 		}
-		b := a.newBatch(runCtx, workCtx)
+		b := ps.newBatch()
 		for _, d := range todo {
 			id := recs[d.resource][d.component].id
 			if id == (waldur.UUID{}) {
@@ -270,16 +328,14 @@ func (ps *usagePass) sendDeferred(runCtx, workCtx context.Context) error {
 	return nil
 }
 
-// existing reads the usage records of an offering in one month.
-func (w *usageWork) existing(ctx context.Context, off *offering, p Period) (map[waldur.UUID]map[string]usageRecord, error) {
+// existing reads usage records of one month (opts selects the offering or
+// the resource): resource → component type → record.
+func (w *usageWork) existing(ctx context.Context, opts waldur.ListUsagesOptions) (map[waldur.UUID]map[string]usageRecord, error) {
 	out := make(map[waldur.UUID]map[string]usageRecord)
-	opts := waldur.ListUsagesOptions{
-		OfferingUUID: off.id, BillingPeriod: p.Start,
-		Fields: []string{"uuid", "type", "usage", "resource_uuid"},
-	}
+	opts.Fields = []string{"uuid", "type", "usage", "resource_uuid"}
 	for u, err := range w.a.client.Usages.List(ctx, opts) {
 		if err != nil {
-			return nil, fmt.Errorf("siteagent: list usage of offering %s in %s: %w", off.id, p, err)
+			return nil, fmt.Errorf("siteagent: list usage of %s: %w", opts.BillingPeriod.Format("2006-01"), err)
 		}
 		byType := out[u.ResourceUUID]
 		if byType == nil {

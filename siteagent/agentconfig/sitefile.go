@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -487,8 +488,10 @@ func (r *nodeReader) connection(o *Offering, n *yaml.Node, path string, urlPair,
 	if cfg.WaldurURL == "" {
 		return r.errorf(nodeOr(urlPair, n), join(path, "waldur_api_url"), "required: the Waldur API URL, e.g. https://waldur.example.com/api/")
 	}
-	if u, err := url.Parse(cfg.WaldurURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return r.errorf(urlPair.val, join(path, "waldur_api_url"), "want an http:// or https:// URL with a host")
+	// The client's own checks, so that what loads is what siteagent.New
+	// accepts. Its errors never repeat the URL or the token.
+	if _, err := waldur.NewClient(cfg.WaldurURL); err != nil {
+		return r.errorf(urlPair.val, join(path, "waldur_api_url"), "%s", strings.TrimPrefix(err.Error(), "waldur: "))
 	}
 	if cfg.Token == "" {
 		if len(oidc) > 0 {
@@ -496,6 +499,9 @@ func (r *nodeReader) connection(o *Offering, n *yaml.Node, path string, urlPair,
 				"OIDC client credentials are not supported: set waldur_api_token to the token of a service user or to a personal access token (w_...)")
 		}
 		return r.errorf(nodeOr(tokenPair, n), join(path, "waldur_api_token"), "required: the token of a user with the offering manager role")
+	}
+	if _, err := waldur.NewClient(cfg.WaldurURL, tokenOption(cfg.Token)); err != nil {
+		return r.errorf(tokenPair.val, join(path, "waldur_api_token"), "not usable as a token: it contains spaces or control characters")
 	}
 	for _, p := range oidc {
 		r.warn(p.line, join(path, p.key), "ignored: waldur_api_token is used")
@@ -524,11 +530,9 @@ func (r *nodeReader) events(o *Offering, path string, ev stomp) error {
 		return nil
 	}
 	u, _ := url.Parse(cfg.WaldurURL) // checked by connection
-	host := ev.host
+	host := strings.TrimSuffix(strings.TrimPrefix(ev.host, "["), "]")
 	if host == "" {
 		host = u.Hostname()
-	} else if strings.ContainsAny(host, "/?#@ \t") || strings.Count(host, ":") == 1 {
-		return r.errorf(ev.hostNode, join(path, "stomp_ws_host"), "want a host name alone (no scheme, port or path)")
 	}
 	scheme, def := "wss", 443
 	if !ev.useTLS {
@@ -546,8 +550,16 @@ func (r *nodeReader) events(o *Offering, path string, ev stomp) error {
 	} else if !strings.HasPrefix(wsPath, "/") {
 		wsPath = "/" + wsPath
 	}
+	stompURL := (&url.URL{Scheme: scheme, Host: hostport, Path: wsPath}).String()
+	// The round trip rejects what is not a host name alone: a scheme, a
+	// port, a path or characters a host cannot have.
+	_, notIP := netip.ParseAddr(host)
+	if back, err := url.Parse(stompURL); err != nil || back.Hostname() != host || host == "" ||
+		(strings.Contains(host, ":") && notIP != nil) {
+		return r.errorf(ev.hostNode, join(path, "stomp_ws_host"), "want a host name alone (no scheme, port or path)")
+	}
 	cfg.Events.Mode = siteagent.EventsSTOMP
-	cfg.Events.STOMPURL = (&url.URL{Scheme: scheme, Host: hostport, Path: wsPath}).String()
+	cfg.Events.STOMPURL = stompURL
 	return nil
 }
 
@@ -620,18 +632,15 @@ func (r *nodeReader) components(n *yaml.Node, path string) ([]Component, error) 
 // asks: a Waldur client with such a transport, and the broker's TLS.
 func insecure(cfg *siteagent.Config) error {
 	tlsConf := &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the configuration asks for it, with a warning
-	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr := &http.Transport{Proxy: http.ProxyFromEnvironment}
+	if def, ok := http.DefaultTransport.(*http.Transport); ok {
+		tr = def.Clone()
+	}
 	tr.TLSClientConfig = tlsConf
-	opts := []waldur.Option{
+	c, err := waldur.NewClient(cfg.WaldurURL,
+		tokenOption(cfg.Token),
 		waldur.WithHTTPClient(&http.Client{Transport: tr, Timeout: time.Minute}),
-		waldur.WithPageSize(waldur.MaxPageSize),
-	}
-	if strings.HasPrefix(cfg.Token, "w_") {
-		opts = append(opts, waldur.WithBearerToken(cfg.Token))
-	} else {
-		opts = append(opts, waldur.WithToken(cfg.Token))
-	}
-	c, err := waldur.NewClient(cfg.WaldurURL, opts...)
+		waldur.WithPageSize(waldur.MaxPageSize))
 	if err != nil {
 		return err
 	}
@@ -647,6 +656,15 @@ func decodeError(source string, line int, key string, err error) *Error {
 		l = line
 	}
 	return &Error{Source: source, Line: l, Key: key, Msg: msg}
+}
+
+// tokenOption authenticates as siteagent does: a personal access token
+// (w_...) as a bearer token, anything else as a DRF token.
+func tokenOption(token string) waldur.Option {
+	if strings.HasPrefix(token, "w_") {
+		return waldur.WithBearerToken(token)
+	}
+	return waldur.WithToken(token)
 }
 
 func parseLevel(s string) (slog.Level, bool) {

@@ -210,7 +210,10 @@ func TestLoadSiteAgentYAMLErrors(t *testing.T) {
 		{"offerings not a list", "offerings: {a: 1}\n", 1, "offerings", "want a list"},
 		{"repeated key", "offerings:\n  - name: a\n" + yURL + yURL + yToken + yUUID, 4, "", `mapping key "waldur_api_url" already defined at line 3`},
 		{"missing url", "offerings:\n  - name: a\n" + yToken + yUUID, 2, "offerings[0].waldur_api_url", "required"},
-		{"bad url", "offerings:\n  - waldur_api_url: waldur.example.org\n" + yToken + yUUID, 2, "offerings[0].waldur_api_url", "want an http:// or https:// URL"},
+		{"bad url", "offerings:\n  - waldur_api_url: waldur.example.org\n" + yToken + yUUID, 2, "offerings[0].waldur_api_url", "must be an absolute http or https URL"},
+		{"url with credentials", "offerings:\n  - waldur_api_url: https://user:s3cr3t-t0ken-value@waldur.example.org/\n" + yToken + yUUID, 2, "offerings[0].waldur_api_url", "must not contain credentials"},
+		{"url with fragment", "offerings:\n  - waldur_api_url: https://waldur.example.org/#x\n" + yToken + yUUID, 2, "offerings[0].waldur_api_url", "must not have a fragment"},
+		{"token with a newline", "offerings:\n  - waldur_api_token: \"s3cr3t\\nx\"\n" + yURL + yUUID, 2, "offerings[0].waldur_api_token", "not usable as a token"},
 		{"missing token", "offerings:\n  - name: a\n" + yURL + yUUID, 2, "offerings[0].waldur_api_token", "required"},
 		{"oidc only", "offerings:\n  - name: a\n" + yURL + yUUID + "    oidc_token_url: https://idp/t\n    oidc_client_id: c\n    oidc_client_secret: s3cr3t-t0ken-value\n",
 			5, "offerings[0].oidc_token_url", "OIDC client credentials are not supported"},
@@ -220,6 +223,8 @@ func TestLoadSiteAgentYAMLErrors(t *testing.T) {
 		{"bad bool", "offerings:\n  -\n" + yURL + yToken + yUUID + "    stomp_enabled: maybe\n", 6, "offerings[0].stomp_enabled", "want true or false"},
 		{"bad port", "offerings:\n  -\n" + yURL + yToken + yUUID + "    stomp_enabled: true\n    stomp_ws_port: 99999\n", 7, "offerings[0].stomp_ws_port", "not a port number"},
 		{"host with port", "offerings:\n  -\n" + yURL + yToken + yUUID + "    stomp_enabled: true\n    stomp_ws_host: mq:443\n", 7, "offerings[0].stomp_ws_host", "want a host name alone"},
+		{"host with scheme", "offerings:\n  -\n" + yURL + yToken + yUUID + "    stomp_enabled: true\n    stomp_ws_host: wss://mq\n", 7, "offerings[0].stomp_ws_host", "want a host name alone"},
+		{"host with path", "offerings:\n  -\n" + yURL + yToken + yUUID + "    stomp_enabled: true\n    stomp_ws_host: mq/ws\n", 7, "offerings[0].stomp_ws_host", "want a host name alone"},
 		{"bad time zone", "timezone: Mars/Olympus\nofferings:\n  -\n" + yURL + yToken + yUUID, 1, "timezone", "not a time zone name"},
 		{"bad log level", "log_level: loud\nofferings:\n  -\n" + yURL + yToken + yUUID, 1, "log_level", "not one of DEBUG"},
 		{"periods out of range", "reporting_periods: 13\nofferings:\n  -\n" + yURL + yToken + yUUID, 1, "reporting_periods", "from 1 to 12"},
@@ -354,6 +359,8 @@ func TestStompURL(t *testing.T) {
 			"    websocket_use_tls: false\n    stomp_ws_host: rabbit\n    stomp_ws_port: 15674\n    stomp_ws_path: /ws\n", "ws://rabbit:15674/ws"},
 		{"IPv6 host", "https://waldur.example.org/api/", "    stomp_ws_host: \"fd00::5\"\n", "wss://[fd00::5]/rmqws-stomp"},
 		{"IPv6 host and port", "https://waldur.example.org/api/", "    stomp_ws_host: \"fd00::5\"\n    stomp_ws_port: 15673\n", "wss://[fd00::5]:15673/rmqws-stomp"},
+		{"IPv6 host in brackets", "https://waldur.example.org/api/", "    stomp_ws_host: \"[fd00::5]\"\n", "wss://[fd00::5]/rmqws-stomp"},
+		{"IPv6 API host", "https://[fd00::7]:8443/api/", "", "wss://[fd00::7]/rmqws-stomp"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
