@@ -29,7 +29,7 @@
 //	WALDUR_API_TOKEN_FILE             Config.Token read from this file instead (systemd credentials, secrets mounts)
 //	WALDUR_OFFERING_UUID              Config.OfferingUUID; comma-separated for several (the rest go to OfferingUUIDs)
 //	WALDUR_AGENT_NAME                 Config.Name
-//	WALDUR_AGENT_CONCURRENCY          Config.Concurrency
+//	WALDUR_AGENT_CONCURRENCY          Config.Concurrency (1 to 10000)
 //	WALDUR_AGENT_SHUTDOWN_TIMEOUT     Config.ShutdownTimeout
 //	WALDUR_AGENT_RECONCILE_INTERVAL   Config.ReconcileInterval
 //	WALDUR_AGENT_HEARTBEAT_INTERVAL   Config.HeartbeatInterval
@@ -41,7 +41,7 @@
 //	WALDUR_AGENT_ERROR_TRACEBACK      Config.ErrorTraceback (true or false)
 //	WALDUR_AGENT_SYNC_INTERVAL        Config.SyncInterval
 //	WALDUR_AGENT_USAGE_INTERVAL       Config.UsageInterval
-//	WALDUR_AGENT_USAGE_PERIODS        Config.UsagePeriods
+//	WALDUR_AGENT_USAGE_PERIODS        Config.UsagePeriods (1 to 120)
 //	WALDUR_AGENT_TIME_ZONE            Config.TimeZone (an IANA name such as Europe/Tallinn)
 //	WALDUR_EVENTS_MODE                Config.Events.Mode: auto, polling, amqp or stomp
 //	WALDUR_EVENTS_AMQP_URL            Config.Events.AMQPURL

@@ -58,7 +58,7 @@ func ApplyEnv(cfg *siteagent.Config, getenv func(string) string) error {
 	if v := e.get("WALDUR_AGENT_NAME"); v != "" {
 		cfg.Name = v
 	}
-	e.count("WALDUR_AGENT_CONCURRENCY", &cfg.Concurrency)
+	e.count("WALDUR_AGENT_CONCURRENCY", maxConcurrency, &cfg.Concurrency)
 	e.duration("WALDUR_AGENT_SHUTDOWN_TIMEOUT", &cfg.ShutdownTimeout)
 	e.durationOrMinutes("WALDUR_AGENT_RECONCILE_INTERVAL", "WALDUR_SITE_AGENT_ORDER_PROCESS_PERIOD_MINUTES", &cfg.ReconcileInterval)
 	e.duration("WALDUR_AGENT_HEARTBEAT_INTERVAL", &cfg.HeartbeatInterval)
@@ -70,7 +70,7 @@ func ApplyEnv(cfg *siteagent.Config, getenv func(string) string) error {
 	e.boolean("WALDUR_AGENT_ERROR_TRACEBACK", &cfg.ErrorTraceback)
 	e.durationOrMinutes("WALDUR_AGENT_SYNC_INTERVAL", "WALDUR_SITE_AGENT_MEMBERSHIP_SYNC_PERIOD_MINUTES", &cfg.SyncInterval)
 	e.durationOrMinutes("WALDUR_AGENT_USAGE_INTERVAL", "WALDUR_SITE_AGENT_REPORT_PERIOD_MINUTES", &cfg.UsageInterval)
-	e.count("WALDUR_AGENT_USAGE_PERIODS", &cfg.UsagePeriods)
+	e.count("WALDUR_AGENT_USAGE_PERIODS", maxUsagePeriods, &cfg.UsagePeriods)
 	if v := e.get("WALDUR_AGENT_TIME_ZONE"); v != "" && e.err == nil {
 		if loc, err := time.LoadLocation(v); err != nil {
 			e.fail("WALDUR_AGENT_TIME_ZONE", "%q is not a time zone name such as UTC or Europe/Tallinn", v)
@@ -136,14 +136,21 @@ func (e *envReader) token(cfg *siteagent.Config) error {
 	return nil
 }
 
-func (e *envReader) count(name string, dst *int) {
+// Bounds of the counts read from the environment: far above any sensible
+// setting, low enough that a typo cannot make the agent allocate for it.
+const (
+	maxConcurrency  = 10_000
+	maxUsagePeriods = 120
+)
+
+func (e *envReader) count(name string, limit int, dst *int) {
 	v := e.get(name)
 	if v == "" || e.err != nil {
 		return
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		e.fail(name, "%q is not a whole number of at least 1", v)
+	if err != nil || n < 1 || n > limit {
+		e.fail(name, "%q is not a whole number from 1 to %d", v, limit)
 		return
 	}
 	*dst = n

@@ -161,7 +161,9 @@ func TestFromEnvErrors(t *testing.T) {
 	}{
 		{"offering not a UUID", "WALDUR_OFFERING_UUID", "5b1d0c7e3a9f4e2d8c6b4a2f0e1d3c5b,storage", `"storage" is not a UUID`},
 		{"offering list empty", "WALDUR_OFFERING_UUID", ", ,", "no UUID in the list"},
-		{"concurrency zero", "WALDUR_AGENT_CONCURRENCY", "0", "whole number of at least 1"},
+		{"concurrency zero", "WALDUR_AGENT_CONCURRENCY", "0", "whole number from 1 to 10000"},
+		{"concurrency huge", "WALDUR_AGENT_CONCURRENCY", "7000000000000000000", "whole number from 1 to 10000"},
+		{"usage periods huge", "WALDUR_AGENT_USAGE_PERIODS", "1000", "whole number from 1 to 120"},
 		{"concurrency words", "WALDUR_AGENT_CONCURRENCY", "eight", "whole number"},
 		{"duration without unit", "WALDUR_AGENT_SHUTDOWN_TIMEOUT", "30", "positive duration such as 90s"},
 		{"negative interval", "WALDUR_AGENT_SYNC_INTERVAL", "-5m", "positive duration"},
