@@ -56,8 +56,9 @@ type Offering struct {
 	// websocket_use_tls), and from the top of the file TimeZone (timezone),
 	// UsagePeriods (reporting_periods) and ErrorTraceback
 	// (expose_backend_error_details). With verify_ssl false, Config.Client
-	// and Config.Events.TLS skip certificate verification. Processors,
-	// Logger and the rest are left for the program to set.
+	// and Config.Events.TLS skip certificate verification (that client logs
+	// nothing: Config.Logger does not reach it). Processors, Logger and the
+	// rest are left for the program to set.
 	Config siteagent.Config
 
 	// BackendType is backend_type, in lower case as the reference agent
