@@ -12,7 +12,10 @@ import (
 
 // Defaults for the zero values of Config.
 const (
-	DefaultConcurrency       = 8
+	DefaultConcurrency = 8
+	// MaxConcurrency bounds Config.Concurrency; beyond it the agent would
+	// mostly wait on Waldur, and its bookkeeping grows with the bound.
+	MaxConcurrency           = 10_000
 	DefaultShutdownTimeout   = 30 * time.Second
 	DefaultReconcileInterval = 5 * time.Minute
 	// DefaultHeartbeatInterval keeps well inside Waldur's rule that marks a
@@ -186,8 +189,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Orders == nil && c.APIKeys == nil && c.Membership == nil && c.OfferingUsers == nil && c.Usage == nil && c.ResourceStatus == nil {
 		return c, configError("Orders", "no processor configured (set Orders, APIKeys, Membership, OfferingUsers, Usage or ResourceStatus)")
 	}
-	if c.Concurrency < 0 {
-		return c, configError("Concurrency", "must not be negative")
+	if c.Concurrency < 0 || c.Concurrency > MaxConcurrency {
+		return c, configError("Concurrency", "must be between 0 (default) and %d", MaxConcurrency)
 	}
 	if err := c.Events.validate(); err != nil {
 		return c, err

@@ -260,6 +260,7 @@ func TestConfigValidation(t *testing.T) {
 		{"no processor", func(c *siteagent.Config) { c.Orders = nil }, "Orders"},
 		{"negative timeout", func(c *siteagent.Config) { c.ShutdownTimeout = -time.Second }, "ShutdownTimeout"},
 		{"negative concurrency", func(c *siteagent.Config) { c.Concurrency = -1 }, "Concurrency"},
+		{"absurd concurrency", func(c *siteagent.Config) { c.Concurrency = 1 << 62 }, "Concurrency"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
