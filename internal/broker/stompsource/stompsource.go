@@ -186,7 +186,7 @@ func (d Dialer) carrier(ctx, life context.Context, u *url.URL, tlsConf *tls.Conf
 		if hc == nil {
 			hc = http.DefaultClient
 			if tlsConf != nil {
-				hc = &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConf.Clone()}}
+				hc = &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tlsConf.Clone()}}
 			}
 		}
 		wc, _, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{
