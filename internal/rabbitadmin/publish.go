@@ -40,6 +40,13 @@ type STOMPPublisherConfig struct {
 	Confirm bool
 }
 
+// stompReadBuffer is the read buffer of a STOMP connection; minFrameSize is
+// the smallest frame RabbitMQ sends ("ERROR\n\n\x00" and a header or two).
+const (
+	stompReadBuffer = 4096
+	minFrameSize    = 8
+)
+
 // STOMPPublisher publishes over STOMP 1.2 to destination /amq/queue/<queue>,
 // exactly as Waldur's Celery task does, with heart-beats of 10 s. It is safe
 // for concurrent use; it does not reconnect.
@@ -62,6 +69,12 @@ func DialSTOMP(ctx context.Context, cfg STOMPPublisherConfig) (*STOMPPublisher, 
 	// the socket's deadline instead.
 	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
 	conn, err := stomp.Connect(nc,
+		// go-stomp's reader goroutine blocks forever if its frame channel is
+		// full when the connection dies (an ERROR frame, such as a publish
+		// refused by a full queue, ends it). What can still arrive then is
+		// what its read buffer holds, so the channel takes all of that.
+		stomp.ConnOpt.ReadBufferSize(stompReadBuffer),
+		stomp.ConnOpt.ReadChannelCapacity(stompReadBuffer/minFrameSize),
 		stomp.ConnOpt.Host(cfg.VHost),
 		stomp.ConnOpt.Login(cfg.Login, cfg.Password),
 		stomp.ConnOpt.AcceptVersion(stomp.V12),

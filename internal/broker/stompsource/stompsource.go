@@ -21,6 +21,13 @@ import (
 	"github.com/gsv-platform/waldur-agent-go/internal/broker"
 )
 
+// readBuffer is go-stomp's read buffer; minFrameSize the smallest frame the
+// broker sends ("ERROR\n\n\x00" plus a header or two).
+const (
+	readBuffer   = 4096
+	minFrameSize = 8
+)
+
 // Defaults of a zero Dialer.
 const (
 	// DefaultHeartBeat is the heart-beat interval asked for in both
@@ -86,13 +93,16 @@ func (d Dialer) Dial(ctx context.Context, ep broker.Endpoint, prefetch int) (bro
 		prefetch = 1
 	}
 	// go-stomp sends on its frame channels while holding locks, and a full
-	// channel at the moment a connection dies deadlocks it. At most prefetch
-	// messages are outstanding, hence at most prefetch acknowledgements, so
-	// channels with room for all of them never fill.
-	capacity := prefetch + 8
+	// channel at the moment a connection dies deadlocks it (its reader
+	// goroutine then blocks forever). At most prefetch messages are
+	// outstanding, hence at most prefetch acknowledgements; on top of those
+	// the reader may still decode whatever its read buffer holds once the
+	// connection is closed. Channels with room for all of it never fill.
+	capacity := prefetch + 8 + readBuffer/minFrameSize
 	// The STOMP handshake takes no context: a done ctx expires the socket.
 	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
 	conn, err := stomp.Connect(tracked,
+		stomp.ConnOpt.ReadBufferSize(readBuffer),
 		stomp.ConnOpt.ReadChannelCapacity(capacity),
 		stomp.ConnOpt.WriteChannelCapacity(capacity),
 		stomp.ConnOpt.Host(vhost),
@@ -128,6 +138,7 @@ func (d Dialer) Dial(ctx context.Context, ep broker.Endpoint, prefetch int) (bro
 		tracked:  tracked,
 		endLife:  endLife,
 		msgs:     make(chan *stomp.Message, prefetch+1),
+		closing:  make(chan struct{}),
 		done:     make(chan struct{}),
 		pumpDone: make(chan struct{}),
 	}
@@ -253,6 +264,7 @@ type session struct {
 	// messages go unread. msgs holds prefetch+1 and the broker sends at most
 	// prefetch unacknowledged messages.
 	msgs      chan *stomp.Message
+	closing   chan struct{} // closed when teardown starts
 	done      chan struct{} // closed when the session has ended
 	reason    error         // why; set before done is closed
 	pumpDone  chan struct{}
@@ -267,10 +279,14 @@ func (s *session) pump() {
 			reason = classify(m.Err)
 			break
 		}
+		// Once teardown starts nobody takes messages any more; dropping them
+		// (the broker requeues them) keeps go-stomp's processLoop reading. A
+		// processLoop stuck on a full subscription channel lets its read
+		// channel fill, and when it then exits its readLoop blocks forever.
 		select {
 		case s.msgs <- m:
+		case <-s.closing:
 		case <-s.tracked.closed:
-			// Gone; the broker requeues it.
 		}
 	}
 	if reason == nil {
@@ -316,6 +332,7 @@ func (s *session) Close() error {
 
 func (s *session) teardown(graceful bool) {
 	s.closeOnce.Do(func() {
+		close(s.closing)
 		select {
 		case <-s.done:
 		default:
