@@ -59,6 +59,18 @@
 // register_queue and create_queue hand the queue to a QueueProvisioner, so a
 // broker-backed implementation can create the queues for real.
 //
+// NewRabbitMQ is that implementation: it provisions vhosts, users and queues
+// in a real RabbitMQ through its management API, with Waldur's queue
+// arguments, and publishes the server's events to them as Waldur does (STOMP
+// or AMQP, persistent, with Waldur's x-message-id), so an agent under test
+// consumes from a real broker:
+//
+//	rmq, err := waldurtest.NewRabbitMQ(waldurtest.RabbitMQConfig{
+//		ManagementURL: "http://guest:guest@127.0.0.1:15672", STOMPAddr: "127.0.0.1:61613",
+//	})
+//	...
+//	s := waldurtest.NewServer(t, waldurtest.WithQueueProvisioner(rmq), waldurtest.WithEventSink(rmq))
+//
 // # Failures
 //
 // SetFaults injects 500s, 429s with Retry-After and latency, deterministically
