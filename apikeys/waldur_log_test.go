@@ -15,6 +15,7 @@ import (
 
 	"github.com/gsv-platform/waldur-agent-go/apikeys"
 	"github.com/gsv-platform/waldur-agent-go/siteagent"
+	"github.com/gsv-platform/waldur-agent-go/siteagent/siteagenttest"
 	"github.com/gsv-platform/waldur-agent-go/waldur"
 	"github.com/gsv-platform/waldur-agent-go/waldur/waldurtest"
 )
@@ -72,7 +73,7 @@ func TestResourceKeysNeverAppearInLogs(t *testing.T) {
 		return key, err
 	})
 	k.s.FailNext("marketplace_resource_api_keys_report_created", 400, 1)
-	start(t, cfg)
+	siteagenttest.Start(t, cfg)
 	<-k.src.ready
 
 	o := k.waitOrder(t, k.s.AddOrder(waldurtest.OrderSpec{Offering: k.offering}))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gsv-platform/waldur-agent-go/apikeys"
 	"github.com/gsv-platform/waldur-agent-go/siteagent"
+	"github.com/gsv-platform/waldur-agent-go/siteagent/siteagenttest"
 	"github.com/gsv-platform/waldur-agent-go/waldur"
 	"github.com/gsv-platform/waldur-agent-go/waldur/waldurtest"
 )
@@ -135,21 +136,6 @@ func (k *kit) config() siteagent.Config {
 	}
 }
 
-// start runs an agent until the test ends.
-func start(t *testing.T, cfg siteagent.Config) *siteagent.Agent {
-	t.Helper()
-	a, err := siteagent.New(cfg)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		assert.NoError(t, <-done)
-	})
-	return a
-}
-
 // wait blocks until cond holds, failing the test after a generous timeout.
 func (k *kit) wait(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -205,7 +191,7 @@ func TestCreateReportsTwoKeysBoundToTheResource(t *testing.T) {
 	p := k.provisioner(t, func(c *apikeys.ProvisionerConfig) { c.Next = &gateway{} })
 	cfg := k.config()
 	cfg.Orders, cfg.APIKeys = p, p
-	start(t, cfg)
+	siteagenttest.Start(t, cfg)
 	order := k.s.AddOrder(waldurtest.OrderSpec{Offering: k.offering, ResourceName: "assistant"})
 	o := k.waitOrder(t, order)
 
@@ -234,7 +220,7 @@ func TestClientIDsFallBackToTheResourceUUID(t *testing.T) {
 	p := k.provisioner(t, func(c *apikeys.ProvisionerConfig) { c.KeysPerResource = 3 }) // no backend: no backend id
 	cfg := k.config()
 	cfg.Orders = p
-	start(t, cfg)
+	siteagenttest.Start(t, cfg)
 	o := k.waitOrder(t, k.s.AddOrder(waldurtest.OrderSpec{Offering: k.offering}))
 
 	keys, _ := k.keysOf(o.MarketplaceResourceUUID)
@@ -256,7 +242,7 @@ func TestRetriedCreateReportsFreshKeysAndRevokesTheLostOnes(t *testing.T) {
 	cfg := k.config()
 	cfg.Orders = p
 	k.s.FailNext("marketplace_resource_api_keys_report_created", 400, 1)
-	start(t, cfg)
+	siteagenttest.Start(t, cfg)
 	o := k.waitOrder(t, k.s.AddOrder(waldurtest.OrderSpec{Offering: k.offering}))
 
 	keys, secrets := k.keysOf(o.MarketplaceResourceUUID)
@@ -361,7 +347,7 @@ func (k *kit) startRotating(t *testing.T, p *apikeys.Provisioner) (uuid.UUID, []
 	t.Helper()
 	cfg := k.config()
 	cfg.Orders, cfg.APIKeys = p, p
-	start(t, cfg)
+	siteagenttest.Start(t, cfg)
 	<-k.src.ready
 	o := k.waitOrder(t, k.s.AddOrder(waldurtest.OrderSpec{Offering: k.offering}))
 	keys, secrets := k.keysOf(o.MarketplaceResourceUUID)

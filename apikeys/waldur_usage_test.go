@@ -14,6 +14,7 @@ import (
 
 	"github.com/gsv-platform/waldur-agent-go/apikeys"
 	"github.com/gsv-platform/waldur-agent-go/siteagent"
+	"github.com/gsv-platform/waldur-agent-go/siteagent/siteagenttest"
 	"github.com/gsv-platform/waldur-agent-go/waldur"
 	"github.com/gsv-platform/waldur-agent-go/waldur/waldurtest"
 )
@@ -60,7 +61,7 @@ func (u *usageKit) startAgent(t *testing.T) *siteagent.Agent {
 	cfg.Usage = u.usage
 	cfg.UsageInterval = 10 * time.Millisecond
 	cfg.Now = u.clock.Now
-	return start(t, cfg)
+	return siteagenttest.Start(t, cfg)
 }
 
 // amounts returns the fake's usage records of a resource in the current

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/gsv-platform/waldur-agent-go/siteagent"
+	"github.com/gsv-platform/waldur-agent-go/siteagent/siteagenttest"
 	"github.com/gsv-platform/waldur-agent-go/waldur"
 	"github.com/gsv-platform/waldur-agent-go/waldur/waldurtest"
 )
@@ -39,32 +40,15 @@ func newFixture(t *testing.T, opts ...waldurtest.Option) *fixture {
 
 // config returns a Config for the fixture with test-friendly intervals.
 func (f *fixture) config(p siteagent.OrderProcessor) siteagent.Config {
-	return siteagent.Config{
-		WaldurURL:         f.s.URL(),
-		Token:             f.s.Token(),
-		OfferingUUID:      f.offering.String(),
-		Orders:            p,
-		ReconcileInterval: 20 * time.Millisecond,
-		RetryBackoff:      time.Millisecond,
-		MaxRetryBackoff:   10 * time.Millisecond,
-		AsyncPollInterval: time.Millisecond,
-		Events:            siteagent.EventsConfig{Mode: siteagent.EventsPolling},
-	}
+	cfg := siteagenttest.Config(f.s, f.offering)
+	cfg.Orders = p
+	return cfg
 }
 
 // start runs the agent until the test ends and fails the test if Run fails.
 func start(t *testing.T, cfg siteagent.Config) *siteagent.Agent {
 	t.Helper()
-	a, err := siteagent.New(cfg)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		assert.NoError(t, <-done)
-	})
-	return a
+	return siteagenttest.Start(t, cfg)
 }
 
 // waitOrders waits until every order is in one of the wanted states.

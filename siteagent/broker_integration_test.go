@@ -20,6 +20,7 @@ import (
 	"github.com/gsv-platform/waldur-agent-go/internal/rabbitadmin"
 	"github.com/gsv-platform/waldur-agent-go/internal/testenv"
 	"github.com/gsv-platform/waldur-agent-go/siteagent"
+	"github.com/gsv-platform/waldur-agent-go/siteagent/siteagenttest"
 	"github.com/gsv-platform/waldur-agent-go/waldur"
 	"github.com/gsv-platform/waldur-agent-go/waldur/waldurtest"
 )
@@ -172,26 +173,11 @@ func (e *brokerEnv) config(p siteagent.OrderProcessor, ev siteagent.EventsConfig
 // startConsuming starts the agent and waits until it consumes its queues.
 func (e *brokerEnv) startConsuming(tb testing.TB, cfg siteagent.Config) *siteagent.Agent {
 	tb.Helper()
-	a := startTB(tb, cfg)
+	a := siteagenttest.Start(tb, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	require.NoError(tb, e.s.WaitFor(ctx, func() bool { return a.EventSourceStatus().Connected && a.Ready() }),
 		"the agent consumes its queue")
-	return a
-}
-
-// startTB is start for tests and benchmarks.
-func startTB(tb testing.TB, cfg siteagent.Config) *siteagent.Agent {
-	tb.Helper()
-	a, err := siteagent.New(cfg)
-	require.NoError(tb, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	tb.Cleanup(func() {
-		cancel()
-		assert.NoError(tb, <-done)
-	})
 	return a
 }
 

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/gsv-platform/waldur-agent-go/siteagent"
+	"github.com/gsv-platform/waldur-agent-go/siteagent/siteagenttest"
 	"github.com/gsv-platform/waldur-agent-go/waldur"
 	"github.com/gsv-platform/waldur-agent-go/waldur/waldurtest"
 )
@@ -62,15 +63,7 @@ func start(t *testing.T, adjust func(*siteagent.Config)) *env {
 	if adjust != nil {
 		adjust(&cfg)
 	}
-	e.agent, err = siteagent.New(cfg)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- e.agent.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		assert.NoError(t, <-stopped)
-	})
+	e.agent = siteagenttest.Start(t, cfg)
 	return e
 }
 
