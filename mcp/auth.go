@@ -27,6 +27,12 @@ const (
 	ScopeUsageWrite    = "usage:write"
 	ScopeKeysRead      = "keys:read"
 	ScopeKeysWrite     = "keys:write"
+
+	// ScopeAgentOperate is the operator scope: with it, an unbound key also
+	// sees the agent's last error (Stats.LastError) in agent_health and the
+	// status resource. The message may name any customer's orders and
+	// resources, so a key with a Binding never sees it. It grants no tool.
+	ScopeAgentOperate = "agent:operate"
 )
 
 // Outcomes in the audit log.
@@ -72,7 +78,7 @@ func (s *Server) newHTTPHandler() http.Handler {
 			return nil, auth.ErrInvalidToken
 		}
 		// The key's expiry was checked by apikeys with its own clock.
-		return &auth.TokenInfo{UserID: id.Display, Scopes: id.Scopes}, nil
+		return &auth.TokenInfo{UserID: id.Display, Scopes: id.Scopes, Extra: map[string]any{bindingExtra: id.Binding}}, nil
 	}, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(streamable)
 	verified := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = r.Clone(r.Context())
@@ -84,9 +90,11 @@ func (s *Server) newHTTPHandler() http.Handler {
 
 // caller is who sent an MCP request.
 type caller struct {
-	key        string   // loggable name: the key's display form, or localCaller
-	restricted bool     // false for trusted transports
-	scopes     []string // what a restricted caller is granted
+	key        string          // loggable name: the key's display form, or localCaller
+	restricted bool            // false for trusted transports
+	scopes     []string        // what a restricted caller is granted
+	binding    apikeys.Binding // what a restricted caller sees; see binding.go
+	blind      bool            // sees nothing: no verified caller
 }
 
 // callerOf tells who sent req. On the HTTP server every request must carry
@@ -98,10 +106,13 @@ func callerOf(req sdk.Request, requireKey bool) (caller, bool) {
 		if key == "" {
 			key = "unnamed"
 		}
-		return caller{key: key, restricted: true, scopes: ti.Scopes}, true
+		// Token info from elsewhere (the go-sdk's own auth in front of
+		// MCPServer) carries no binding: such a key is unbound.
+		b, _ := ti.Extra[bindingExtra].(apikeys.Binding)
+		return caller{key: key, restricted: true, scopes: ti.Scopes, binding: b}, true
 	}
 	if requireKey {
-		return caller{key: "none", restricted: true}, false
+		return caller{key: "none", restricted: true, blind: true}, false
 	}
 	return caller{key: localCaller}, true
 }
@@ -122,8 +133,9 @@ func denial(scope, what string) string {
 	return fmt.Sprintf("permission denied: the API key lacks the scope %q, which %s requires", scope, what)
 }
 
-// guard checks scopes and writes the audit line for tool calls, resource
-// reads and prompts; other methods (initialize, lists) pass through.
+// guard checks scopes, hands the caller on to the handlers (callerFrom) and
+// writes the audit line for tool calls, resource reads and prompts; other
+// methods (initialize, lists) pass through.
 func (s *Server) guard(requireKey bool) sdk.Middleware {
 	return func(next sdk.MethodHandler) sdk.MethodHandler {
 		return func(ctx context.Context, method string, req sdk.Request) (sdk.Result, error) {
@@ -161,7 +173,7 @@ func (s *Server) guardTool(ctx context.Context, next sdk.MethodHandler, method s
 		s.audit(ctx, "mcp tool call", c, slog.String("tool", name), outcomeDenied, time.Since(start), msg)
 		return res, nil
 	}
-	res, err := next(ctx, method, req)
+	res, err := next(withCaller(ctx, c), method, req)
 	outcome, msg := outcomeOK, ""
 	switch r, _ := res.(*sdk.CallToolResult); {
 	case err != nil:
@@ -197,7 +209,7 @@ func (s *Server) guardRead(ctx context.Context, next sdk.MethodHandler, method s
 		s.audit(ctx, "mcp "+method, c, attr, outcomeDenied, time.Since(start), msg)
 		return nil, fmt.Errorf("%s", msg)
 	}
-	res, err := next(ctx, method, req)
+	res, err := next(withCaller(ctx, c), method, req)
 	outcome, msg := outcomeOK, ""
 	if err != nil {
 		outcome, msg = outcomeRejected, err.Error()

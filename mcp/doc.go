@@ -39,7 +39,7 @@
 // one scope of the caller's key:
 //
 //	tool                     scope           annotations
-//	agent_health             agent:read      read-only
+//	agent_health             agent:read      read-only; the last error also needs agent:operate
 //	list_offerings           agent:read      read-only
 //	list_pending_orders      orders:read     read-only
 //	get_order                orders:read     read-only
@@ -55,7 +55,11 @@
 //	rotate_resource_api_key  keys:write      destructive
 //
 // Scopes follow apikeys.ScopeGrants: "orders:*" grants both order scopes,
-// "*" grants everything. Server.ToolScopes returns the map.
+// "*" grants everything. Server.ToolScopes returns the map. The operator
+// scope agent:operate (ScopeAgentOperate) grants no tool: it shows an unbound
+// key the agent's last error (Stats.LastError) in agent_health and the status
+// resource, which is left out for everyone else, as it may name any
+// customer's orders and resources.
 //
 // The tools act only on the offerings the server serves (Config.Offerings,
 // by default the agent's); orders, resources and keys of other offerings are
@@ -82,7 +86,7 @@
 // # Resources and prompt
 //
 // waldur-agent://status (agent:read) is the agent's liveness, readiness,
-// offerings and counters; waldur://orders/{uuid} (orders:read) and
+// offerings and counters (the last error as in agent_health); waldur://orders/{uuid} (orders:read) and
 // waldur://resources/{uuid} (resources:read) read one order or resource as
 // JSON. The prompt triage_pending_orders (orders:read) embeds the pending
 // orders and asks the model to approve or reject each with a reason.
@@ -101,6 +105,34 @@
 // session can use whatever its key allows; a resource or prompt outside its
 // scopes is an MCP error naming the scope. Each session is bound to the key
 // that opened it. The key itself goes no further than the verifier.
+//
+// # Keys bound to a customer, project or resource
+//
+// A key's apikeys.Binding narrows what it sees, in every tool, resource and
+// prompt: each field set (customer, project, offering, resource) must match.
+// Lists hold only the objects inside the binding; an order, resource or
+// resource API key outside it is answered exactly as one that does not
+// exist ("order … not found"), for reads and writes alike, so the key learns
+// nothing of it. Orders and resources are matched by their customer_uuid,
+// project_uuid, offering_uuid and resource UUID; resource API keys and usage
+// by their resource; offering users by being on the team of a resource
+// inside the binding (list_offering_users walks at most 500 such resources);
+// offerings by the binding's offering. The counters of agent_health and
+// status stay visible (they name no object); the last error does not.
+//
+// So a consumer's key from apikeys.Provisioner, bound to the consumer's
+// resource, reaches that resource, its orders, usage and keys through MCP,
+// and nothing of other consumers. A key without a binding sees every object
+// of the served offerings, and trusted transports see everything.
+//
+// The site agent's own HTTP endpoint for Stats, /stats of
+// siteagent.Agent.HealthHandler, shows the last error too; put it behind an
+// operator's key with apikeys.MiddlewareExcept, leaving /healthz and /readyz
+// open to probes:
+//
+//	health := apikeys.MiddlewareExcept(keys, apikeys.MiddlewareConfig{
+//		Scopes: []string{mcp.ScopeAgentOperate},
+//	}, "/healthz", "/readyz")(agent.HealthHandler())
 //
 // Every tool call writes exactly one line to Config.Logger, "mcp tool call",
 // with key (the key's public display form, or "local"), tool, outcome (ok,

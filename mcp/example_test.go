@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -73,6 +74,61 @@ func ExampleServer_Handler() {
 	// pending: 1 map[storage:100]
 	// approved: executing
 	// mcp: report_usage: permission denied: the API key lacks the scope "usage:write", which the tool report_usage requires
+}
+
+// A key bound to a project (apikeys.Binding) sees and acts on only that
+// project's orders and resources; another project's are not found, exactly
+// as if they did not exist.
+func ExampleServer_Handler_boundKey() {
+	ctx := context.Background()
+	fake := waldurtest.New()
+	defer fake.Close()
+	offering := fake.AddOffering(waldurtest.OfferingSpec{Name: "HPC"})
+	ours := fake.AddProject(waldurtest.ProjectSpec{Name: "Climate"})
+	theirs := fake.AddProject(waldurtest.ProjectSpec{Name: "Genomics"})
+	fake.AddOrder(waldurtest.OrderSpec{Offering: offering, Project: ours, ResourceName: "climate-1"})
+	other := fake.AddOrder(waldurtest.OrderSpec{Offering: offering, Project: theirs, ResourceName: "genomics-1"})
+
+	keys, err := apikeys.New(apikeys.Config{Store: apikeys.NewMemoryStore()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	issued, err := keys.Issue(ctx, apikeys.IssueOptions{
+		Name:    "climate team",
+		Binding: apikeys.Binding{ProjectUUID: ours},
+		Scopes:  []string{mcp.ScopeOrdersRead, mcp.ScopeOrdersWrite},
+		TTL:     24 * time.Hour,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv, err := mcp.NewServer(mcp.Config{Client: fake.Client(), Offerings: []waldur.UUID{offering}, Keys: keys})
+	if err != nil {
+		log.Fatal(err)
+	}
+	endpoint := httptest.NewServer(srv.Handler())
+	defer endpoint.Close()
+	defer srv.Close()
+
+	c, err := mcp.Dial(ctx, endpoint.URL, issued.Key.Format())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	pending, err := c.ListPendingOrders(ctx, mcp.ListPendingOrdersInput{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, o := range pending.Orders {
+		fmt.Println("pending:", o.ProjectName, o.ResourceName)
+	}
+	_, err = c.ApproveOrder(ctx, other)
+	fmt.Println(strings.Replace(err.Error(), waldur.Hex(other), "<uuid>", 1))
+	fmt.Println("transitions:", fake.Transitions(other))
+	// Output:
+	// pending: Climate climate-1
+	// mcp: approve_order: order <uuid> not found
+	// transitions: []
 }
 
 // An in-process client (or stdio, with RunStdio) is trusted with every tool.

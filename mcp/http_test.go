@@ -29,7 +29,12 @@ type remote struct {
 
 func newRemote(t testing.TB, cfg mcp.Config) *remote {
 	t.Helper()
-	wd := newWorld(t)
+	return serveRemote(t, newWorld(t), cfg)
+}
+
+// serveRemote serves wd's fake Waldur like newRemote.
+func serveRemote(t testing.TB, wd *world, cfg mcp.Config) *remote {
+	t.Helper()
 	keys, err := apikeys.New(apikeys.Config{Store: apikeys.NewMemoryStore()})
 	require.NoError(t, err)
 	if cfg.Keys == nil {

@@ -37,10 +37,10 @@ func (s *Server) addResources(srv *sdk.Server) {
 		URI:         StatusURI,
 		Name:        "agent-status",
 		Title:       "Site agent status",
-		Description: "Liveness, readiness, served offerings and counters of the site agent. Requires the scope " + ScopeAgentRead + " over HTTP.",
+		Description: "Liveness, readiness, served offerings and counters of the site agent. Requires the scope " + ScopeAgentRead + " over HTTP; the last error also " + ScopeAgentOperate + ".",
 		MIMEType:    "application/json",
-	}, func(_ context.Context, req *sdk.ReadResourceRequest) (*sdk.ReadResourceResult, error) {
-		return jsonContents(req.Params.URI, s.status())
+	}, func(ctx context.Context, req *sdk.ReadResourceRequest) (*sdk.ReadResourceResult, error) {
+		return jsonContents(req.Params.URI, s.status(callerFrom(ctx)))
 	})
 	srv.AddResourceTemplate(&sdk.ResourceTemplate{
 		URITemplate: OrderURITemplate,

@@ -42,7 +42,8 @@ type Config struct {
 	Offerings []waldur.UUID
 
 	// Keys verifies the API keys of HTTP callers (see Server.Handler); it is
-	// typically an *apikeys.Manager. Required for Handler only: stdio and
+	// typically an *apikeys.Manager. A key's scopes choose its tools and its
+	// Binding the objects it sees. Required for Handler only: stdio and
 	// in-process transports are trusted.
 	Keys apikeys.Verifier
 
@@ -83,8 +84,8 @@ type Config struct {
 // It serves two kinds of callers. Stdio and in-process transports (RunStdio,
 // Run) are trusted: whoever can start or embed the process already holds the
 // agent's Waldur token, so every tool is available. HTTP callers (Handler)
-// present an API key and get only the tools their scopes grant; see the
-// package documentation for the scope of each tool.
+// present an API key and get only the tools their scopes grant, on only the
+// objects inside the key's binding; see the package documentation.
 type Server struct {
 	cfg       Config
 	client    *waldur.Client
@@ -180,7 +181,9 @@ func (s *Server) newSDKServer(requireKey bool) *sdk.Server {
 // gets a tool error naming the missing scope, not an HTTP error, so one
 // session can use the tools it is allowed.
 //
-// A session is bound to the key that opened it. Without Config.Keys every
+// A key with an apikeys.Binding sees and acts on only the objects inside it;
+// others are answered as not found (see the package documentation). A
+// session is bound to the key that opened it. Without Config.Keys every
 // request is refused with 503.
 //
 //	http.Handle("/mcp", srv.Handler())

@@ -104,7 +104,7 @@ func ptr[T any](v T) *T { return &v }
 func (s *Server) addTools(srv *sdk.Server) {
 	addTool(s, srv, toolDef{
 		name: ToolAgentHealth, title: "Site agent health", scope: ScopeAgentRead,
-		desc: "Reports whether the site agent is live and ready, its counters (orders approved, done, erred, events) and whether Waldur accepts its credentials.",
+		desc: "Reports whether the site agent is live and ready, its counters (orders approved, done, erred, events) and whether Waldur accepts its credentials. The agent's last error is shown to operators only (scope " + ScopeAgentOperate + ").",
 	}, s.agentHealth)
 	addTool(s, srv, toolDef{
 		name: ToolListOfferings, title: "List offerings", scope: ScopeAgentRead,

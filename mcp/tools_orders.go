@@ -9,23 +9,26 @@ import (
 	"github.com/gsv-platform/waldur-agent-go/waldur"
 )
 
-// offeringsFor returns the offerings a listing covers: the one named by arg
-// (which must be served), or every served offering, or, when the server is
-// not limited to offerings, the nil UUID meaning "no filter".
-func (s *Server) offeringsFor(arg string) ([]waldur.UUID, error) {
+// offeringsFor returns the offerings a listing for c covers: the one named by
+// arg (which must be served and inside c's binding), or every such offering,
+// or, when the server is not limited to offerings and c not to one, the nil
+// UUID meaning "no filter". An empty list lists nothing.
+func (s *Server) offeringsFor(c caller, arg string) ([]waldur.UUID, error) {
 	o, err := optUUID("offering_uuid", arg)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case o != (waldur.UUID{}) && !s.served(o):
-		return nil, notFound("offering " + arg)
-	case o != (waldur.UUID{}):
+	if o != nilUUID {
+		if !s.served(o) || !c.seesOffering(o) {
+			return nil, notFound("offering " + arg)
+		}
 		return []waldur.UUID{o}, nil
-	case len(s.offerings) > 0:
-		return s.offerings, nil
 	}
-	return []waldur.UUID{{}}, nil
+	ids, all := s.visibleOfferings(c)
+	if all {
+		return []waldur.UUID{{}}, nil
+	}
+	return ids, nil
 }
 
 // perOffering chains one listing per offering.
@@ -38,29 +41,34 @@ func perOffering[T any](offerings []waldur.UUID, list func(waldur.UUID) iter.Seq
 }
 
 func (s *Server) listPendingOrders(ctx context.Context, in ListPendingOrdersInput) (OrderPage, error) {
-	offerings, err := s.offeringsFor(in.OfferingUUID)
+	c := callerFrom(ctx)
+	offerings, err := s.offeringsFor(c, in.OfferingUUID)
 	if err != nil {
 		return OrderPage{}, err
 	}
-	var types []waldur.OrderType
+	opts := waldur.ListOrdersOptions{States: []waldur.OrderState{waldur.OrderStatePendingProvider}}
 	if in.Type != "" {
-		types = []waldur.OrderType{waldur.OrderType(in.Type)}
+		opts.Types = []waldur.OrderType{waldur.OrderType(in.Type)}
+	}
+	if c.bound() {
+		// Waldur's order filters have no customer; seesOrder checks it.
+		opts.ProjectUUID, opts.ResourceUUID = c.binding.ProjectUUID, c.binding.ResourceUUID
 	}
 	seq := perOffering(offerings, func(o waldur.UUID) iter.Seq2[waldur.Order, error] {
-		return s.client.Orders.List(ctx, waldur.ListOrdersOptions{
-			OfferingUUID: o,
-			States:       []waldur.OrderState{waldur.OrderStatePendingProvider},
-			Types:        types,
-		})
+		opts := opts
+		opts.OfferingUUID = o
+		return s.client.Orders.List(ctx, opts)
 	})
-	orders, next, err := page(seq, in.PageInput, listingKey(ToolListPendingOrders, in.OfferingUUID, in.Type), orderOf)
+	seq = keep(seq, c.seesOrder)
+	orders, next, err := page(seq, in.PageInput, listingKey(ToolListPendingOrders, c.listing(), in.OfferingUUID, in.Type), orderOf)
 	if err != nil {
 		return OrderPage{}, waldurError("listing pending orders", err)
 	}
 	return OrderPage{Orders: orders, NextCursor: next}, nil
 }
 
-// order reads an order of a served offering.
+// order reads an order of a served offering inside the caller's binding;
+// any other is not found.
 func (s *Server) order(ctx context.Context, arg string) (*waldur.Order, error) {
 	id, err := parseUUID("uuid", arg)
 	if err != nil {
@@ -71,7 +79,7 @@ func (s *Server) order(ctx context.Context, arg string) (*waldur.Order, error) {
 	if err != nil {
 		return nil, waldurError(what, err)
 	}
-	if !s.served(o.OfferingUUID) {
+	if !s.served(o.OfferingUUID) || !callerFrom(ctx).seesOrder(o) {
 		return nil, notFound(what)
 	}
 	return o, nil

@@ -8,10 +8,10 @@ import (
 )
 
 func (s *Server) agentHealth(ctx context.Context, _ struct{}) (Health, error) {
-	h := Health{Offerings: s.offeringHexes()}
+	c := callerFrom(ctx)
+	h := Health{Offerings: s.offeringHexes(c)}
 	if a := s.cfg.Agent; a != nil {
-		st := a.Stats()
-		h.Agent, h.Live, h.Ready, h.Stats = true, a.Live(), a.Ready(), &st
+		h.Agent, h.Live, h.Ready, h.Stats = true, a.Live(), a.Ready(), s.agentStats(c)
 	}
 	h.Waldur.URL = s.client.BaseURL()
 	if me, err := s.client.Users.Me(ctx, "username"); err != nil {
@@ -22,29 +22,32 @@ func (s *Server) agentHealth(ctx context.Context, _ struct{}) (Health, error) {
 	return h, nil
 }
 
-func (s *Server) offeringHexes() []string {
-	out := make([]string, len(s.offerings))
-	for i, o := range s.offerings {
+// offeringHexes lists the served offerings c sees; empty when the server
+// serves every offering and c is not bound to one.
+func (s *Server) offeringHexes(c caller) []string {
+	ids, _ := s.visibleOfferings(c)
+	out := make([]string, len(ids))
+	for i, o := range ids {
 		out[i] = waldur.Hex(o)
 	}
 	return out
 }
 
 // status is the agent's state without a call to Waldur.
-func (s *Server) status() Status {
-	st := Status{Offerings: s.offeringHexes(), WaldurURL: s.client.BaseURL()}
+func (s *Server) status(c caller) Status {
+	st := Status{Offerings: s.offeringHexes(c), WaldurURL: s.client.BaseURL()}
 	if a := s.cfg.Agent; a != nil {
-		stats := a.Stats()
-		st.Agent, st.Live, st.Ready, st.Stats = true, a.Live(), a.Ready(), &stats
+		st.Agent, st.Live, st.Ready, st.Stats = true, a.Live(), a.Ready(), s.agentStats(c)
 	}
 	return st
 }
 
 func (s *Server) listOfferings(ctx context.Context, in ListOfferingsInput) (OfferingPage, error) {
+	c := callerFrom(ctx)
 	var seq iter.Seq2[waldur.ProviderOffering, error]
-	if len(s.offerings) > 0 {
+	if ids, all := s.visibleOfferings(c); !all {
 		seq = func(yield func(waldur.ProviderOffering, error) bool) {
-			for _, id := range s.offerings {
+			for _, id := range ids {
 				o, err := s.client.Offerings.Get(ctx, id)
 				if err != nil {
 					yield(waldur.ProviderOffering{}, waldurError("offering "+waldur.Hex(id), err))
@@ -58,7 +61,7 @@ func (s *Server) listOfferings(ctx context.Context, in ListOfferingsInput) (Offe
 	} else {
 		seq = s.client.Offerings.List(ctx, waldur.ListOfferingsOptions{})
 	}
-	offerings, next, err := page(seq, in.PageInput, listingKey(ToolListOfferings), offeringOf)
+	offerings, next, err := page(seq, in.PageInput, listingKey(ToolListOfferings, c.listing()), offeringOf)
 	if err != nil {
 		return OfferingPage{}, waldurError("listing offerings", err)
 	}
@@ -66,27 +69,20 @@ func (s *Server) listOfferings(ctx context.Context, in ListOfferingsInput) (Offe
 }
 
 func (s *Server) listResources(ctx context.Context, in ListResourcesInput) (ResourcePage, error) {
-	offerings, err := s.offeringsFor(in.OfferingUUID)
+	c := callerFrom(ctx)
+	offerings, err := s.offeringsFor(c, in.OfferingUUID)
 	if err != nil {
 		return ResourcePage{}, err
 	}
-	project, err := optUUID("project_uuid", in.ProjectUUID)
-	if err != nil {
+	f := resourceFilter{backendID: in.BackendID}
+	if f.project, err = optUUID("project_uuid", in.ProjectUUID); err != nil {
 		return ResourcePage{}, err
 	}
-	var states []waldur.ResourceState
 	if in.State != "" {
-		states = []waldur.ResourceState{waldur.ResourceState(in.State)}
+		f.states = []waldur.ResourceState{waldur.ResourceState(in.State)}
 	}
-	seq := perOffering(offerings, func(o waldur.UUID) iter.Seq2[waldur.Resource, error] {
-		return s.client.Resources.List(ctx, waldur.ListResourcesOptions{
-			OfferingUUID: o,
-			States:       states,
-			ProjectUUID:  project,
-			BackendID:    in.BackendID,
-		})
-	})
-	listing := listingKey(ToolListResources, in.OfferingUUID, in.State, in.ProjectUUID, in.BackendID)
+	seq := s.resources(ctx, c, offerings, f)
+	listing := listingKey(ToolListResources, c.listing(), in.OfferingUUID, in.State, in.ProjectUUID, in.BackendID)
 	resources, next, err := page(seq, in.PageInput, listing, resourceOf)
 	if err != nil {
 		return ResourcePage{}, waldurError("listing resources", err)
@@ -94,7 +90,8 @@ func (s *Server) listResources(ctx context.Context, in ListResourcesInput) (Reso
 	return ResourcePage{Resources: resources, NextCursor: next}, nil
 }
 
-// resource reads a resource of a served offering; field names the argument.
+// resource reads a resource of a served offering inside the caller's
+// binding; any other is not found. field names the argument.
 func (s *Server) resource(ctx context.Context, field, arg string) (*waldur.Resource, error) {
 	id, err := parseUUID(field, arg)
 	if err != nil {
@@ -105,7 +102,7 @@ func (s *Server) resource(ctx context.Context, field, arg string) (*waldur.Resou
 	if err != nil {
 		return nil, waldurError(what, err)
 	}
-	if !s.served(r.OfferingUUID) {
+	if !s.served(r.OfferingUUID) || !callerFrom(ctx).seesResource(r) {
 		return nil, notFound(what)
 	}
 	return r, nil
@@ -136,7 +133,8 @@ func (s *Server) getResourceTeam(ctx context.Context, in UUIDInput) (Team, error
 }
 
 func (s *Server) listOfferingUsers(ctx context.Context, in ListOfferingUsersInput) (OfferingUserPage, error) {
-	offerings, err := s.offeringsFor(in.OfferingUUID)
+	c := callerFrom(ctx)
+	offerings, err := s.offeringsFor(c, in.OfferingUUID)
 	if err != nil {
 		return OfferingUserPage{}, err
 	}
@@ -151,7 +149,14 @@ func (s *Server) listOfferingUsers(ctx context.Context, in ListOfferingUsersInpu
 			UserUsername: in.UserUsername,
 		})
 	})
-	listing := listingKey(ToolListOfferingUsers, in.OfferingUUID, in.State, in.UserUsername)
+	if c.objectBound() {
+		members, err := s.members(ctx, c, offerings)
+		if err != nil {
+			return OfferingUserPage{}, err
+		}
+		seq = keep(seq, func(u *waldur.OfferingUser) bool { return members[u.UserUUID] })
+	}
+	listing := listingKey(ToolListOfferingUsers, c.listing(), in.OfferingUUID, in.State, in.UserUsername)
 	users, next, err := page(seq, in.PageInput, listing, offeringUserOf)
 	if err != nil {
 		return OfferingUserPage{}, waldurError("listing offering users", err)

@@ -148,24 +148,32 @@ func (s *Server) checkComponents(ctx context.Context, r *waldur.Resource, usages
 }
 
 func (s *Server) listAPIKeys(ctx context.Context, in ListAPIKeysInput) (APIKeyPage, error) {
+	c := callerFrom(ctx)
 	var states []waldur.ResourceAPIKeyState
 	if in.State != "" {
 		states = []waldur.ResourceAPIKeyState{waldur.ResourceAPIKeyState(in.State)}
 	}
+	keysOf := func(r *waldur.Resource) iter.Seq2[waldur.ResourceAPIKey, error] {
+		seq := s.client.APIKeys.List(ctx, waldur.ListAPIKeysOptions{ResourceUUID: r.UUID, States: states})
+		return keep(seq, func(k *waldur.ResourceAPIKey) bool { return k.ResourceUUID == r.UUID })
+	}
 	var seq iter.Seq2[waldur.ResourceAPIKey, error]
-	if in.ResourceUUID != "" {
+	switch offerings, _ := s.offeringsFor(c, ""); {
+	case in.ResourceUUID != "":
 		r, err := s.resource(ctx, "resource_uuid", in.ResourceUUID)
 		if err != nil {
 			return APIKeyPage{}, err
 		}
-		seq = s.client.APIKeys.List(ctx, waldur.ListAPIKeysOptions{ResourceUUID: r.UUID, States: states})
-	} else {
-		offerings, _ := s.offeringsFor("")
+		seq = keysOf(r)
+	case c.objectBound():
+		// Keys carry no project: list those of each resource inside the binding.
+		seq = flatten(s.resources(ctx, c, offerings, resourceFilter{}), keysOf)
+	default:
 		seq = perOffering(offerings, func(o waldur.UUID) iter.Seq2[waldur.ResourceAPIKey, error] {
 			return s.client.APIKeys.List(ctx, waldur.ListAPIKeysOptions{OfferingUUID: o, States: states})
 		})
 	}
-	keys, next, err := page(seq, in.PageInput, listingKey(ToolListAPIKeys, in.ResourceUUID, in.State), apiKeyOf)
+	keys, next, err := page(seq, in.PageInput, listingKey(ToolListAPIKeys, c.listing(), in.ResourceUUID, in.State), apiKeyOf)
 	if err != nil {
 		return APIKeyPage{}, waldurError("listing resource API keys", err)
 	}

@@ -289,11 +289,16 @@ type RotationRequest struct {
 type Health struct {
 	// Agent is true when the server runs inside a site agent; Live, Ready and
 	// Stats are only meaningful then.
-	Agent     bool             `json:"agent"`
-	Live      bool             `json:"live"`
-	Ready     bool             `json:"ready"`
-	Offerings []string         `json:"offerings"`
-	Stats     *siteagent.Stats `json:"stats,omitempty"`
+	Agent bool `json:"agent"`
+	Live  bool `json:"live"`
+	Ready bool `json:"ready"`
+	// Offerings are the served offerings the caller's key sees; empty when
+	// the server serves every offering its credentials reach.
+	Offerings []string `json:"offerings"`
+	// Stats are the agent's counters. LastError and LastErrorAt are left
+	// out unless the caller is trusted or an unbound key with the operator
+	// scope (ScopeAgentOperate).
+	Stats *siteagent.Stats `json:"stats,omitempty"`
 	// Waldur is the result of a credentials check against Waldur.
 	Waldur WaldurCheck `json:"waldur"`
 }
@@ -307,7 +312,8 @@ type WaldurCheck struct {
 }
 
 // Status is the content of the waldur-agent://status resource: the agent's
-// health without a call to Waldur.
+// health without a call to Waldur. Offerings and Stats are shown as in
+// Health.
 type Status struct {
 	Agent     bool             `json:"agent"`
 	Live      bool             `json:"live"`
