@@ -371,26 +371,21 @@ func TestBindingOffering(t *testing.T) {
 	h, err := c.Health(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, []string{hex(y)}, h.Offerings)
-	var offerings mcp.OfferingPage
-	require.NoError(t, c.CallTool(ctx, mcp.ToolListOfferings, nil, &offerings))
-	require.Len(t, offerings.Offerings, 1)
-	assert.Equal(t, hex(y), offerings.Offerings[0].UUID)
-
-	var resources mcp.ResourcePage
-	require.NoError(t, c.CallTool(ctx, mcp.ToolListResources, nil, &resources))
-	require.Len(t, resources.Resources, 1)
-	assert.Equal(t, hex(ry), resources.Resources[0].UUID)
-	orders, err := c.ListPendingOrders(ctx, mcp.ListPendingOrdersInput{})
-	require.NoError(t, err)
-	require.Len(t, orders.Orders, 1)
-	assert.Equal(t, hex(oy), orders.Orders[0].UUID)
-	var keys mcp.APIKeyPage
-	require.NoError(t, c.CallTool(ctx, mcp.ToolListAPIKeys, nil, &keys))
-	require.Len(t, keys.Keys, 1)
-	assert.Equal(t, hex(ky), keys.Keys[0].UUID)
-	var users mcp.OfferingUserPage
-	require.NoError(t, c.CallTool(ctx, mcp.ToolListOfferingUsers, nil, &users))
-	assert.Empty(t, users.Users, "alice is an offering user of the other offering")
+	// listed returns the UUIDs a list tool answers under its items' name.
+	listed := func(tool, items string) []string {
+		var page map[string][]struct{ UUID string }
+		require.NoError(t, c.CallTool(ctx, tool, nil, &page), tool)
+		var out []string
+		for _, item := range page[items] {
+			out = append(out, item.UUID)
+		}
+		return out
+	}
+	assert.Equal(t, []string{hex(y)}, listed(mcp.ToolListOfferings, "offerings"))
+	assert.Equal(t, []string{hex(ry)}, listed(mcp.ToolListResources, "resources"))
+	assert.Equal(t, []string{hex(oy)}, listed(mcp.ToolListPendingOrders, "orders"))
+	assert.Equal(t, []string{hex(ky)}, listed(mcp.ToolListAPIKeys, "keys"))
+	assert.Empty(t, listed(mcp.ToolListOfferingUsers, "users"), "alice is an offering user of the other offering")
 
 	var te *mcp.ToolError
 	_, err = c.GetResource(ctx, wd.resource)
