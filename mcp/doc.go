@@ -106,6 +106,12 @@
 // scopes is an MCP error naming the scope. Each session is bound to the key
 // that opened it. The key itself goes no further than the verifier.
 //
+// Every tool call writes exactly one line to Config.Logger, "mcp tool call",
+// with key (the key's public display form, or "local"), tool, outcome (ok,
+// error, denied, rejected), duration and, unless ok, the message. Resource
+// reads and prompts write "mcp resources/read" and "mcp prompts/get" lines
+// alike. Secrets are never logged.
+//
 // # Keys bound to a customer, project or resource
 //
 // A key's apikeys.Binding narrows what it sees, in every tool, resource and
@@ -133,10 +139,4 @@
 //	health := apikeys.MiddlewareExcept(keys, apikeys.MiddlewareConfig{
 //		Scopes: []string{mcp.ScopeAgentOperate},
 //	}, "/healthz", "/readyz")(agent.HealthHandler())
-//
-// Every tool call writes exactly one line to Config.Logger, "mcp tool call",
-// with key (the key's public display form, or "local"), tool, outcome (ok,
-// error, denied, rejected), duration and, unless ok, the message. Resource
-// reads and prompts write "mcp resources/read" and "mcp prompts/get" lines
-// alike. Secrets are never logged.
 package mcp
