@@ -23,7 +23,8 @@ type Call struct {
 	// OperationID is the operation of the OpenAPI description the request was
 	// routed to, or "" when no route matched.
 	OperationID string
-	// Status is the HTTP status of the response.
+	// Status is the HTTP status of the response, 0 while the request is
+	// still being handled.
 	Status int
 	// Query holds the query parameters.
 	Query url.Values
@@ -33,24 +34,41 @@ type Call struct {
 	Injected bool
 }
 
-func (s *Server) record(c Call) {
+// record logs a call as it arrives, before it is handled, so that whatever
+// state the call changes is never visible before the call is in the log. The
+// status is filled in by setStatus as the response starts.
+func (s *Server) record(c Call) *Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.callCount[c.OperationID]++
-	s.calls = append(s.calls, c)
+	rec := &c
+	s.calls = append(s.calls, rec)
 	if s.callLimit > 0 && len(s.calls) >= 2*s.callLimit {
 		// Trim in bulk so that recording stays amortised O(1).
 		n := copy(s.calls, s.calls[len(s.calls)-s.callLimit:])
 		clear(s.calls[n:])
 		s.calls = s.calls[:n]
 	}
+	return rec
+}
+
+// setStatus records the status of a call's response, and whether it was an
+// injected fault.
+func (s *Server) setStatus(rec *Call, status int, injected bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec.Status, rec.Injected = status, injected
 }
 
 // Calls returns the recorded calls, oldest first.
 func (s *Server) Calls() []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.calls)
+	out := make([]Call, len(s.calls))
+	for i, c := range s.calls {
+		out[i] = *c
+	}
+	return out
 }
 
 // CallCount returns how many calls of an operation were recorded, whatever

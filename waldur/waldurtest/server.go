@@ -40,7 +40,7 @@ type Server struct {
 	mu        sync.Mutex
 	st        *state
 	provider  *user
-	calls     []Call
+	calls     []*Call
 	callCount map[string]int
 	faults    Faults
 	faultN    map[string]uint64
@@ -230,22 +230,27 @@ type route struct {
 	handler handlerFunc
 }
 
-// statusWriter remembers the status code written, for the call log.
+// statusWriter puts the status code in the call log before the client can
+// see the response.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	s        *Server
+	rec      *Call
+	status   int
+	injected bool
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+		w.s.setStatus(w.rec, code, w.injected)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(b)
 }
@@ -253,14 +258,15 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 type ctxKey struct{}
 
 // ServeHTTP serves the fake API. Requests are authenticated, checked against
-// injected faults, handled, and recorded in the call log, in that order.
+// injected faults and handled, in that order. A call is in the call log before
+// it is handled, its status before the client sees the response.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := s.now()
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &statusWriter{ResponseWriter: w, s: s}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
+		sw.rec = s.record(Call{Time: start, Method: r.Method, Path: r.URL.Path, Query: r.URL.Query()})
 		writeReply(sw, detail(http.StatusRequestEntityTooLarge, "Request body is too large."))
-		s.record(Call{Time: start, Method: r.Method, Path: r.URL.Path, Status: sw.status, Query: r.URL.Query()})
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
@@ -275,7 +281,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt != nil {
 		c.op = rt.op
 	}
-	injected := false
+	sw.rec = s.record(Call{
+		Time: start, Method: r.Method, Path: r.URL.Path, OperationID: c.op,
+		Query: r.URL.Query(), Body: body,
+	})
 
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/api/") && !s.authenticate(r, c):
@@ -286,17 +295,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeReply(sw, notFound())
 	default:
 		if rep, ok := s.injectFault(r.Context(), c.op); ok {
-			injected = true
+			sw.injected = true
 			writeReply(sw, rep)
 			break
 		}
 		s.mux.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c)))
 	}
-
-	s.record(Call{
-		Time: start, Method: r.Method, Path: r.URL.Path, OperationID: c.op,
-		Status: sw.status, Query: r.URL.Query(), Body: body, Injected: injected,
-	})
+	if sw.status == 0 {
+		sw.WriteHeader(http.StatusOK) // a handler that wrote nothing
+	}
 }
 
 // authenticate checks the Authorization header against the users' DRF tokens
