@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/gsv-platform/waldur-agent-go/waldur/waldurapi"
 )
 
@@ -79,6 +81,12 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s.retry = s.retry.withDefaults()
+	var tokens oauth2.TokenSource
+	if s.oidc != nil {
+		if tokens, err = oidcSource(s.oidc); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case s.pageSize < 1:
 		s.pageSize = DefaultPageSize
@@ -88,7 +96,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	c := &Client{
 		base:      base,
 		server:    base.String(),
-		transport: newTransport(&s, log),
+		transport: newTransport(&s, log, tokens),
 		log:       log,
 		pageSize:  s.pageSize,
 		now:       time.Now,

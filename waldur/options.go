@@ -27,6 +27,7 @@ type Option func(*settings)
 // settings collects the options before NewClient validates them.
 type settings struct {
 	authorization string
+	oidc          *OIDCCredentials // WithOIDC
 	httpClient    *http.Client
 	userAgent     string
 	logger        *slog.Logger
@@ -41,14 +42,14 @@ type settings struct {
 // WithToken authenticates with a Waldur API token (DRF token), sent as
 // "Authorization: Token <key>".
 func WithToken(key string) Option {
-	return func(s *settings) { s.authorization = authValue("Token", key) }
+	return func(s *settings) { s.authorization, s.oidc = authValue("Token", key), nil }
 }
 
 // WithBearerToken authenticates with a bearer token, sent as
 // "Authorization: Bearer <tok>": a Waldur personal access token ("w_...") or an
 // OIDC access token.
 func WithBearerToken(tok string) Option {
-	return func(s *settings) { s.authorization = authValue("Bearer", tok) }
+	return func(s *settings) { s.authorization, s.oidc = authValue("Bearer", tok), nil }
 }
 
 func authValue(scheme, secret string) string {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+	"golang.org/x/oauth2"
 )
 
 // transport is the HTTP doer every request goes through, the generated
@@ -16,12 +17,13 @@ import (
 // runs the request under the retry policy.
 type transport struct {
 	rc            *retryablehttp.Client
-	authorization string // never logged, never put into errors
+	authorization string             // never logged, never put into errors
+	tokens        oauth2.TokenSource // WithOIDC; authorization is then ""
 	userAgent     string
 	log           *slog.Logger
 }
 
-func newTransport(s *settings, log *slog.Logger) *transport {
+func newTransport(s *settings, log *slog.Logger, tokens oauth2.TokenSource) *transport {
 	r := newRetryer(s.retry, log)
 	if s.now != nil {
 		r.now = s.now
@@ -52,7 +54,7 @@ func newTransport(s *settings, log *slog.Logger) *transport {
 			}
 		},
 	}
-	return &transport{rc: rc, authorization: s.authorization, userAgent: s.userAgent, log: log}
+	return &transport{rc: rc, authorization: s.authorization, tokens: tokens, userAgent: s.userAgent, log: log}
 }
 
 // defaultHTTPClient is a pooled client private to one waldur.Client, so that
@@ -86,6 +88,13 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 	req = req.Clone(context.WithValue(ctx, callStateKey{}, st))
 	if t.authorization != "" && req.Header.Get("Authorization") == "" {
 		req.Header.Set("Authorization", t.authorization)
+	}
+	if t.tokens != nil && req.Header.Get("Authorization") == "" {
+		tok, err := t.tokens.Token()
+		if err != nil {
+			return nil, fmt.Errorf("OIDC token: %w", err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	}
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", t.userAgent)
