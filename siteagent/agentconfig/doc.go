@@ -67,6 +67,13 @@
 // program's processors. YAML anchors and merge keys (<<) work as in the
 // reference agent.
 //
+// An offering with OIDC client credentials (oidc_token_url, oidc_client_id,
+// oidc_client_secret) and no waldur_api_token gets a Config.Client that
+// fetches access tokens with the client-credentials grant and replaces them
+// 30 seconds before they expire; it polls, as the broker's password is an
+// API token. The file's log_shipping section comes back as File.LogShipping,
+// whose ShipperConfig configures a siteagent/logship Shipper.
+//
 // Settings that do not carry over (sentry_dsn, global_proxy, mqtt_*, OIDC
 // client credentials next to a token, ...) and unknown keys come back as
 // File.Warnings with their line; the program decides whether to log them or

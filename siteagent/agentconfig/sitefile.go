@@ -36,6 +36,8 @@ type File struct {
 	// Default INFO; WARNING reads as slog.LevelWarn and CRITICAL as
 	// slog.LevelError.
 	LogLevel slog.Level
+	// LogShipping is the file's log_shipping.
+	LogShipping LogShipping
 	// Warnings lists, in file order, settings that were read but are not
 	// applied and keys this package does not know.
 	Warnings []Warning
@@ -89,11 +91,18 @@ type Offering struct {
 	// VerifySSL is verify_ssl (default true).
 	VerifySSL bool
 
+	// OIDC is true when the offering authenticates with OIDC client
+	// credentials (oidc_token_url, oidc_client_id, oidc_client_secret)
+	// instead of a token: Config.Client then fetches access tokens and
+	// refreshes them before they expire, and Config.Events is polling.
+	OIDC bool
+
 	// Line is where the entry starts in the file.
 	Line int
 
 	source   string
 	settings *yaml.Node
+	auth     waldur.Option // how Config.Client authenticates
 }
 
 // DecodeBackendSettings decodes backend_settings into v (a pointer to a
@@ -284,7 +293,7 @@ func (r *nodeReader) file(root *yaml.Node) (*File, error) {
 				r.warn(p.line, p.key, "not applied: set HTTPS_PROXY (and NO_PROXY) in the agent's environment instead")
 			}
 		case "log_shipping":
-			err = r.logShipping(p)
+			err = r.logShipping(p, &f.LogShipping)
 		default:
 			r.warn(p.line, p.key, "unknown key, ignored")
 		}
@@ -320,29 +329,6 @@ func (r *nodeReader) file(root *yaml.Node) (*File, error) {
 	return f, nil
 }
 
-func (r *nodeReader) logShipping(p *pair) error {
-	if isNull(p.val) {
-		return nil
-	}
-	fields, err := r.mapping(p.val, p.key)
-	if err != nil {
-		return err
-	}
-	for _, fp := range fields {
-		if fp.key != "enabled" {
-			continue
-		}
-		on, err := r.boolean(fp.val, join(p.key, fp.key), false)
-		if err != nil {
-			return err
-		}
-		if on {
-			r.warn(fp.line, join(p.key, fp.key), "not applied: the agent logs through the program's slog.Logger; waldur.AgentsService.SendLogs ships records to Waldur")
-		}
-	}
-	return nil
-}
-
 // stomp collects an offering's event settings.
 type stomp struct {
 	enabled  bool
@@ -364,7 +350,7 @@ func (r *nodeReader) offering(n *yaml.Node, path string, g globals) (Offering, e
 	ev := stomp{useTLS: true}
 	var oidc []pair
 	var urlPair, tokenPair, uuidPair *pair
-	var verifyLine int
+	var verifyLine, stompLine int
 	for i := range pairs {
 		p := &pairs[i]
 		key := join(path, p.key)
@@ -415,6 +401,7 @@ func (r *nodeReader) offering(n *yaml.Node, path string, g globals) (Offering, e
 			}
 		case "stomp_enabled":
 			ev.enabled, err = r.boolean(p.val, key, false)
+			stompLine = p.line
 		case "websocket_use_tls":
 			ev.useTLS, err = r.boolean(p.val, key, true)
 		case "stomp_ws_host":
@@ -469,13 +456,16 @@ func (r *nodeReader) offering(n *yaml.Node, path string, g globals) (Offering, e
 	if err := r.events(&o, path, ev); err != nil {
 		return o, err
 	}
+	if o.OIDC {
+		r.oidcEvents(&o, path, stompLine)
+	}
 	cfg.TimeZone = g.tz
 	cfg.UsagePeriods = g.periods
 	if g.traceback != nil {
 		cfg.ErrorTraceback = *g.traceback
 	}
 	if !o.VerifySSL {
-		if err := insecure(cfg); err != nil {
+		if err := insecure(cfg, o.auth); err != nil {
 			return o, r.errorf(n, join(path, "verify_ssl"), "%v", err)
 		}
 		r.warn(verifyLine, join(path, "verify_ssl"), "false: certificates of Waldur and the broker are not verified; prefer trusting the CA (SSL_CERT_FILE)")
@@ -494,18 +484,21 @@ func (r *nodeReader) connection(o *Offering, n *yaml.Node, path string, urlPair,
 	if _, err := waldur.NewClient(cfg.WaldurURL); err != nil {
 		return r.errorf(urlPair.val, join(path, "waldur_api_url"), "%s", strings.TrimPrefix(err.Error(), "waldur: "))
 	}
-	if cfg.Token == "" {
-		if len(oidc) > 0 {
-			return r.errorf(oidc[0].val, join(path, oidc[0].key),
-				"OIDC client credentials are not supported: set waldur_api_token to the token of a service user or to a personal access token (w_...)")
+	if cfg.Token == "" && len(oidc) > 0 {
+		if err := r.oidc(o, path, oidc); err != nil {
+			return err
 		}
+	} else if cfg.Token == "" {
 		return r.errorf(nodeOr(tokenPair, n), join(path, "waldur_api_token"), "required: the token of a user with the offering manager role")
 	}
-	if _, err := waldur.NewClient(cfg.WaldurURL, tokenOption(cfg.Token)); err != nil {
-		return r.errorf(tokenPair.val, join(path, "waldur_api_token"), "not usable as a token: it contains spaces or control characters")
-	}
-	for _, p := range oidc {
-		r.warn(p.line, join(path, p.key), "ignored: waldur_api_token is used")
+	if cfg.Token != "" {
+		o.auth = tokenOption(cfg.Token)
+		if _, err := waldur.NewClient(cfg.WaldurURL, o.auth); err != nil {
+			return r.errorf(tokenPair.val, join(path, "waldur_api_token"), "not usable as a token: it contains spaces or control characters")
+		}
+		for _, p := range oidc {
+			r.warn(p.line, join(path, p.key), "ignored: waldur_api_token is used")
+		}
 	}
 	if cfg.OfferingUUID == "" {
 		return r.errorf(nodeOr(uuidPair, n), join(path, "waldur_offering_uuid"), "required: the UUID of the offering in Waldur")
@@ -631,7 +624,7 @@ func (r *nodeReader) components(n *yaml.Node, path string) ([]Component, error) 
 
 // insecure makes cfg skip certificate verification, as verify_ssl: false
 // asks: a Waldur client with such a transport, and the broker's TLS.
-func insecure(cfg *siteagent.Config) error {
+func insecure(cfg *siteagent.Config, auth waldur.Option) error {
 	tlsConf := &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the configuration asks for it, with a warning
 	tr := &http.Transport{Proxy: http.ProxyFromEnvironment}
 	if def, ok := http.DefaultTransport.(*http.Transport); ok {
@@ -639,7 +632,7 @@ func insecure(cfg *siteagent.Config) error {
 	}
 	tr.TLSClientConfig = tlsConf
 	c, err := waldur.NewClient(cfg.WaldurURL,
-		tokenOption(cfg.Token),
+		auth,
 		waldur.WithHTTPClient(&http.Client{Transport: tr, Timeout: time.Minute}),
 		waldur.WithPageSize(waldur.MaxPageSize))
 	if err != nil {

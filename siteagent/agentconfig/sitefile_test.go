@@ -157,7 +157,6 @@ func TestLoadSiteAgentFileLegacyWarnings(t *testing.T) {
 		"sentry_dsn",
 		"elastic_apm_server_url",
 		"global_proxy",
-		"log_shipping.enabled",
 		"offerings[0].oidc_token_url",
 		"offerings[0].oidc_client_id",
 		"offerings[0].oidc_client_secret",
@@ -169,7 +168,8 @@ func TestLoadSiteAgentFileLegacyWarnings(t *testing.T) {
 		"offerings[0].homedir_umask",
 	}, got)
 	assert.Equal(t, "line 17: offerings[0].mqtt_enabled: ignored: MQTT was removed from Waldur's agent; events come over STOMP or AMQP",
-		f.Warnings[7].String())
+		f.Warnings[6].String())
+	assert.Equal(t, agentconfig.LogShipping{Enabled: true, Level: slog.LevelWarn, Interval: time.Minute}, f.LogShipping)
 
 	o := f.Offerings[0]
 	assert.True(t, o.ResourceImportEnabled)
@@ -215,8 +215,12 @@ func TestLoadSiteAgentYAMLErrors(t *testing.T) {
 		{"url with fragment", "offerings:\n  - waldur_api_url: https://waldur.example.org/#x\n" + yToken + yUUID, 2, "offerings[0].waldur_api_url", "must not have a fragment"},
 		{"token with a newline", "offerings:\n  - waldur_api_token: \"s3cr3t\\nx\"\n" + yURL + yUUID, 2, "offerings[0].waldur_api_token", "not usable as a token"},
 		{"missing token", "offerings:\n  - name: a\n" + yURL + yUUID, 2, "offerings[0].waldur_api_token", "required"},
-		{"oidc only", "offerings:\n  - name: a\n" + yURL + yUUID + "    oidc_token_url: https://idp/t\n    oidc_client_id: c\n    oidc_client_secret: s3cr3t-t0ken-value\n",
-			5, "offerings[0].oidc_token_url", "OIDC client credentials are not supported"},
+		{"oidc without a secret", "offerings:\n  - name: a\n" + yURL + yUUID + "    oidc_token_url: https://idp/t\n    oidc_client_id: c\n",
+			5, "offerings[0].oidc_client_secret", "required with the other OIDC client credentials"},
+		{"oidc token URL", "offerings:\n  - name: a\n" + yURL + yUUID + "    oidc_token_url: idp/t\n    oidc_client_id: c\n    oidc_client_secret: s3cr3t-t0ken-value\n",
+			5, "offerings[0].oidc_token_url", "OIDC token URL"},
+		{"log shipping level", "log_shipping:\n  level: loud\nofferings:\n  -\n" + yURL + yToken + yUUID, 2, "log_shipping.level", "not one of DEBUG"},
+		{"log shipping batch", "log_shipping:\n  batch_size: 0\nofferings:\n  -\n" + yURL + yToken + yUUID, 2, "log_shipping.batch_size", "must be from 1"},
 		{"missing uuid", "offerings:\n  - name: a\n" + yURL + yToken, 2, "offerings[0].waldur_offering_uuid", "required"},
 		{"bad uuid", "offerings:\n  - waldur_offering_uuid: not-a-uuid\n" + yURL + yToken, 2, "offerings[0].waldur_offering_uuid", `"not-a-uuid" is not a UUID`},
 		{"token as a list", "offerings:\n  - waldur_api_token: [s3cr3t-t0ken-value]\n" + yURL + yUUID, 2, "offerings[0].waldur_api_token", "want a single value, found a list"},

@@ -10,7 +10,7 @@
 //		Send:     client.Agents.SendLogs,
 //		Identity: logship.IdentityByName(client, offering, ""),
 //	})
-//	logger := slog.New(slog.NewMultiHandler(slog.NewTextHandler(os.Stderr, nil), ship))
+//	logger := slog.New(logship.Tee(slog.NewTextHandler(os.Stderr, nil), ship))
 //	go ship.Run(ctx) // returns after a last flush once ctx ends
 //
 // Handle never blocks and never fails: records wait in a bounded queue

@@ -34,7 +34,7 @@ func Example() {
 			return a
 		},
 	})
-	log := slog.New(slog.NewMultiHandler(stderr, ship))
+	log := slog.New(logship.Tee(stderr, ship))
 	log.Warn("siteagent: order failed", "order", "1f2e")
 
 	_ = ship.Flush(ctx)
