@@ -139,6 +139,10 @@ type Config struct {
 	// automatically and falls back to polling.
 	Events EventsConfig
 
+	// Observer, if set, is told how long events and usage passes take;
+	// see siteagent/agentmetrics.
+	Observer Observer
+
 	// Now returns the current time. Default time.Now. Tests inject a clock.
 	Now func() time.Time
 }
@@ -235,6 +239,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Observer == nil {
+		c.Observer = noObserver{}
 	}
 	if c.Version == "" {
 		c.Version = moduleVersion()

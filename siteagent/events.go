@@ -207,7 +207,9 @@ type Event struct {
 // own way. A nil error means the event needs no further delivery.
 func (a *Agent) HandleEvent(ctx context.Context, e Event) error {
 	a.counters.eventsReceived.Add(1)
+	start := time.Now()
 	err := a.dispatch(ctx, e)
+	a.cfg.Observer.EventHandled(e, time.Since(start), err)
 	if err != nil {
 		a.counters.eventsFailed.Add(1)
 		return err

@@ -126,7 +126,10 @@ func usageKey(id waldur.UUID) string { return "usage:" + waldur.Hex(id) }
 func (w *usageWork) reconcile(runCtx, workCtx context.Context) {
 	ok := true
 	for _, off := range w.a.offerings {
-		if err := w.pass(runCtx, workCtx, off); err != nil {
+		start := time.Now()
+		err := w.pass(runCtx, workCtx, off)
+		w.a.cfg.Observer.UsagePassDone(off.id, time.Since(start), err)
+		if err != nil {
 			ok = false
 			if runCtx.Err() == nil {
 				w.a.noteError(err)
