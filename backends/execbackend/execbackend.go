@@ -155,6 +155,11 @@ func (b *Backend) ProcessOrder(ctx context.Context, o *siteagent.Order) (siteage
 	}
 	var ans orderAnswer
 	if err := b.run.run(ctx, cmd, req, &ans); err != nil {
+		var exit *ExitError
+		if errors.As(err, &exit) {
+			// The program's own words: Waldur shows them on the order.
+			return siteagent.Result{}, err
+		}
 		return siteagent.Result{}, fmt.Errorf("execbackend: order %s: %w", hex(o.UUID), err)
 	}
 	if ans.InProgress != "" {
