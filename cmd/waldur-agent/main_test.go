@@ -50,8 +50,14 @@ type result struct {
 // test's environment.
 func agent(t *testing.T, args ...string) result {
 	t.Helper()
+	return agentWithEnv(t, nil, args...)
+}
+
+// agentWithEnv is agent with these variables added to the environment.
+func agentWithEnv(t *testing.T, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
-	cmd.Env = cleanEnv()
+	cmd.Env = append(cleanEnv(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
