@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	osexec "os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -102,6 +104,36 @@ func New(cfg Config) (*Backend, error) {
 		cfg.Name = "ExecBackend"
 	}
 	return &Backend{cfg: cfg, run: newRunner(&cfg)}, nil
+}
+
+// Check reports programs that cannot be started: missing, or not
+// executable. It starts nothing; run it before serving, as a deployment
+// check.
+func (b *Backend) Check() error {
+	var errs []error
+	for _, c := range []struct {
+		name string
+		cmd  Command
+	}{
+		{"create", b.cfg.Create}, {"update", b.cfg.Update}, {"terminate", b.cfg.Terminate}, {"restore", b.cfg.Restore},
+		{"evaluate", b.cfg.Evaluate}, {"list_members", b.cfg.ListMembers}, {"add_members", b.cfg.AddMembers},
+		{"remove_members", b.cfg.RemoveMembers}, {"usage", b.cfg.Usage},
+	} {
+		if c.cmd == nil {
+			continue
+		}
+		prog := c.cmd[0]
+		if b.cfg.Dir != "" && strings.Contains(prog, "/") && !filepath.IsAbs(prog) {
+			prog = filepath.Join(b.cfg.Dir, prog)
+		}
+		if _, err := osexec.LookPath(prog); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", c.name, err))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("execbackend: %w", errors.Join(errs...))
+	}
+	return nil
 }
 
 // HasOrders reports whether any order command is configured.

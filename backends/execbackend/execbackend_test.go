@@ -232,3 +232,20 @@ func TestNewRejectsIncompleteConfigs(t *testing.T) {
 		assert.Error(t, err, name)
 	}
 }
+
+func TestCheckFindsMissingPrograms(t *testing.T) {
+	dir := t.TempDir()
+	notExec := filepath.Join(dir, "plain.sh")
+	require.NoError(t, os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644))
+	b := newBackend(t, execbackend.Config{
+		Create:    script(t, "exit 0"),
+		Terminate: execbackend.Command{filepath.Join(dir, "missing.sh")},
+		Usage:     execbackend.Command{notExec},
+	})
+	err := b.Check()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "terminate: ")
+	assert.Contains(t, err.Error(), "usage: ")
+	assert.NotContains(t, err.Error(), "create: ")
+	assert.NoError(t, newBackend(t, execbackend.Config{Create: execbackend.Command{"sh", "-c", "true"}}).Check(), "looked up in PATH")
+}

@@ -86,7 +86,11 @@ func (c *configFlags) load(e *env) (*loaded, error) {
 		}
 		return nil, usageError("%s has %d offerings; pick one with -offering: %s", c.path, len(picked), strings.Join(names, ", "))
 	}
-	l := &loaded{path: c.path, dir: filepath.Dir(c.path), file: f, offering: picked[0]}
+	abs, err := filepath.Abs(c.path)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	l := &loaded{path: c.path, dir: filepath.Dir(abs), file: f, offering: picked[0]}
 	if err := agentconfig.ApplyEnv(&l.offering.Config, e.getenv); err != nil {
 		return nil, usageError("%v", err)
 	}
@@ -128,6 +132,9 @@ func (l *loaded) setProcessors(cfg *siteagent.Config) error {
 		b, err := l.execBackend()
 		if err != nil {
 			return err
+		}
+		if err := b.Check(); err != nil {
+			return usageError("%s: %v", l.path, err)
 		}
 		cfg.Orders = b.Orders()
 		if m := b.Membership(); m != nil {

@@ -30,7 +30,9 @@
 // run one process per offering.
 //
 // Exit status: 0 on success, 1 when the work failed (a failed check, an
-// erred order), 2 for a wrong command line or configuration.
+// erred order), 2 for a wrong command line or configuration. run exits 78
+// (EX_CONFIG) for a configuration or a token Waldur rejects, which the
+// systemd unit in deploy/ does not restart.
 package main
 
 import (

@@ -150,8 +150,31 @@ func TestCommandLine(t *testing.T) {
 	assert.Equal(t, 2, r.code)
 	assert.Contains(t, r.stderr, "-config is required")
 	r = agent(t, "run", "-config", filepath.Join(t.TempDir(), "missing.yaml"))
-	assert.Equal(t, 2, r.code)
+	assert.Equal(t, 78, r.code, "EX_CONFIG: systemd does not restart")
 	assert.Contains(t, r.stderr, "no such file")
+}
+
+func TestRunWithAWrongTokenStopsWithExConfig(t *testing.T) {
+	s := newSite(t, waldurtest.OfferingSpec{})
+	r := agent(t, "run", "-listen", "", "-config", s.config(t, "0123456789abcdef0123456789abcdef01234567", s.offering))
+	assert.Equal(t, 78, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "Waldur rejected the agent's credentials")
+	assert.Contains(t, r.stderr, "(run waldur-agent diagnose)")
+}
+
+func TestMissingProgramIsAConfigurationError(t *testing.T) {
+	s := newSite(t, waldurtest.OfferingSpec{})
+	cfg := s.config(t, s.fake.Token(), s.offering)
+	data, err := os.ReadFile(cfg)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(cfg, bytes.Replace(data, []byte("terminate.sh"), []byte("missing.sh"), 1), 0o600))
+
+	r := agent(t, "diagnose", "-config", cfg)
+	assert.Equal(t, 1, r.code)
+	assert.Regexp(t, `✗ backend: .*terminate: .*missing\.sh`, r.stdout)
+	r = agent(t, "test-order", "-config", cfg, "-template", writeTemplate(t, "name: x\n"))
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "missing.sh")
 }
 
 func TestDiagnoseHealthySite(t *testing.T) {

@@ -18,6 +18,11 @@ import (
 	"github.com/gsv-platform/waldur-agent-go/waldur"
 )
 
+// exitConfig (EX_CONFIG) is run's status for a configuration or a token
+// Waldur rejects: the systemd unit does not restart the agent on it
+// (RestartPreventExitStatus=78), as restarting cannot help.
+const exitConfig = 78
+
 func runCommand(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "run", "-config agent.yaml [-offering name] [-listen 127.0.0.1:8080]")
 	var cf configFlags
@@ -26,6 +31,18 @@ func runCommand(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if cf.path == "" {
+		return usageError("-config is required")
+	}
+	err := serve(ctx, e, &cf, *listen)
+	var ee *exitError
+	if errors.As(err, &ee) && ee.code == 2 {
+		ee.code = exitConfig
+	}
+	return err
+}
+
+func serve(ctx context.Context, e *env, cf *configFlags, listen string) error {
 	l, err := cf.load(e)
 	if err != nil {
 		return err
@@ -65,8 +82,8 @@ func runCommand(ctx context.Context, e *env, args []string) error {
 	}
 	metrics.Watch(agent)
 
-	if *listen != "" {
-		ln, err := net.Listen("tcp", *listen)
+	if listen != "" {
+		ln, err := net.Listen("tcp", listen)
 		if err != nil {
 			return usageError("-listen: %v", err)
 		}
@@ -90,7 +107,7 @@ func runCommand(ctx context.Context, e *env, args []string) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, siteagent.ErrUnauthorized):
-		return fmt.Errorf("%w (run waldur-agent diagnose)", err)
+		return &exitError{code: exitConfig, err: fmt.Errorf("%w (run waldur-agent diagnose)", err)}
 	}
 	return err
 }
