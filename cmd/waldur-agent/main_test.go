@@ -274,6 +274,9 @@ func TestRunAndHealthz(t *testing.T) {
 	s := newSite(t, waldurtest.OfferingSpec{})
 	order := s.fake.AddOrder(waldurtest.OrderSpec{Offering: s.offering, Attributes: map[string]any{"name": "results"}, Limits: map[string]int64{"storage": 100}})
 	cfg := s.config(t, s.fake.Token(), s.offering)
+	data, err := os.ReadFile(cfg)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(cfg, append([]byte("log_shipping:\n  enabled: true\n  level: INFO\n"), data...), 0o600))
 
 	cmd := exec.Command(binary, "run", "-config", cfg, "-listen", "127.0.0.1:0")
 	cmd.Env = cleanEnv()
@@ -323,6 +326,11 @@ func TestRunAndHealthz(t *testing.T) {
 	assert.Equal(t, 0, cmd.ProcessState.ExitCode())
 	assert.Contains(t, out, "waldur-agent: running")
 	assert.NotContains(t, out, s.fake.Token(), "the token is never logged")
+	var shipped []string
+	for _, l := range s.fake.Logs() {
+		shipped = append(shipped, l.Message)
+	}
+	assert.Contains(t, strings.Join(shipped, "\n"), "waldur-agent: running", "log_shipping sends the agent's log to Waldur")
 
 	r = agent(t, "healthz", "-url", base+"/healthz")
 	assert.Equal(t, 1, r.code)

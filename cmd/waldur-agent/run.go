@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -61,7 +62,11 @@ func serve(ctx context.Context, e *env, cf *configFlags, listen string) error {
 	}
 	var ship *logship.Shipper
 	if l.file.LogShipping.Enabled {
-		sc := l.file.LogShipping.ShipperConfig(cfg.Client, l.id, cfg.Name)
+		name := cfg.Name
+		if name == "" {
+			name = "agent-" + strings.TrimSpace(cfg.OfferingUUID) // siteagent's default identity name
+		}
+		sc := l.file.LogShipping.ShipperConfig(cfg.Client, l.id, name)
 		ship = logship.New(sc)
 		handler = logship.Tee(handler, ship)
 		metrics.WatchLogs(ship)
