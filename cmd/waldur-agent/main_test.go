@@ -325,6 +325,7 @@ func TestRunAndHealthz(t *testing.T) {
 	require.NoError(t, cmd.Wait(), out)
 	assert.Equal(t, 0, cmd.ProcessState.ExitCode())
 	assert.Contains(t, out, "waldur-agent: running")
+	assert.NotContains(t, out, "\r", "no progress line when stderr is not a terminal")
 	assert.NotContains(t, out, s.fake.Token(), "the token is never logged")
 	var shipped []string
 	for _, l := range s.fake.Logs() {
