@@ -87,9 +87,9 @@ func appendAttr(b *strings.Builder, group string, a slog.Attr) {
 	}
 }
 
-func quote(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\t", `\t`).Replace(s) + `"`
-}
+var escaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\t", `\t`)
+
+func quote(s string) string { return `"` + escaper.Replace(s) + `"` }
 
 func level(l slog.Level) waldur.LogLevel {
 	switch {
