@@ -10,6 +10,7 @@
 // Authorization header only. No inline script or style is used, so the page's
 // Content-Security-Policy may forbid both. Restyle with the CSS custom
 // properties below, or with ::part(widget|header|resource|chart|keys|error).
+// Every component shows its usage; one with a limit also a bar against it.
 // Events: "waldur-widget-load" (detail: the status) and "waldur-widget-error"
 // (detail: {status, code}).
 
@@ -37,8 +38,10 @@ header { display: flex; justify-content: space-between; gap: 1em; align-items: b
 h3 { font-size: 1em; margin: 0 0 0.4em; display: flex; gap: 0.6em; align-items: baseline; }
 table { border-collapse: collapse; width: 100%; }
 th { text-align: left; font-weight: normal; }
-td { text-align: right; font-variant-numeric: tabular-nums; padding-left: 0.5em; }
-.chart { display: block; width: 100%; max-width: 320px; height: auto; margin: 0.25em 0; }
+td { text-align: right; font-variant-numeric: tabular-nums; padding: 0.1em 0 0.1em 0.6em; }
+td.meter { width: 40%; text-align: left; }
+.chart { display: block; width: 100%; max-width: 160px; height: auto; }
+td.unit { text-align: left; color: var(--waldur-widget-muted, #66707a); }
 .track { fill: var(--waldur-widget-track, #eef1f4); }
 .bar { fill: var(--waldur-widget-accent, #2f6fde); }
 .bar.over { fill: var(--waldur-widget-error, #b42318); }
@@ -90,6 +93,7 @@ class WaldurAgentWidget extends HTMLElement {
   #key;
   #timer;
   #abort;
+  #queued = false;
 
   constructor() {
     super();
@@ -100,14 +104,25 @@ class WaldurAgentWidget extends HTMLElement {
   }
 
   get apiKey() { return this.#key ?? this.getAttribute("api-key") ?? ""; }
-  set apiKey(v) { this.#key = v; this.#reload(); }
+  set apiKey(v) { this.#key = v; this.#queue(); }
 
-  connectedCallback() { this.#reload(); }
+  connectedCallback() { this.#queue(); }
   disconnectedCallback() { this.#stop(); }
-  attributeChangedCallback() { if (this.isConnected) this.#reload(); }
+  attributeChangedCallback() { this.#queue(); }
 
   /** Loads the status now. */
-  refresh() { this.#reload(); }
+  refresh() { this.#queue(); }
+
+  // An upgrade calls attributeChangedCallback once per attribute and then
+  // connectedCallback; all of them together make one request.
+  #queue() {
+    if (this.#queued) return;
+    this.#queued = true;
+    queueMicrotask(() => {
+      this.#queued = false;
+      if (this.isConnected) this.#reload();
+    });
+  }
 
   #stop() {
     clearTimeout(this.#timer);
@@ -188,47 +203,40 @@ class WaldurAgentWidget extends HTMLElement {
       el("h3", {}, el("span", { class: "name" }, r.name),
         el("span", { class: "state", "data-good": String(good), "data-state": r.state }, r.state)));
     if (r.usage?.length) {
-      art.append(this.#chart(r.usage));
-      const table = el("table", { class: "usage" });
+      const table = el("table", { class: "usage", part: "chart" });
       for (const u of r.usage) {
-        const limit = u.limit != null ? `of ${this.#number(u.limit)}` : "";
-        table.append(el("tr", { "data-type": u.type, "data-usage": String(u.usage), "data-limit": u.limit != null ? String(u.limit) : "" },
+        const limited = u.limit != null;
+        const used = this.#number(u.usage) + (limited ? ` of ${this.#number(u.limit)}` : "");
+        table.append(el("tr", { "data-type": u.type, "data-usage": String(u.usage), "data-limit": limited ? String(u.limit) : "" },
           el("th", {}, u.name),
-          el("td", { class: "used" }, this.#number(u.usage)),
-          el("td", { class: "limit" }, [limit, u.unit].filter(Boolean).join(" "))));
+          el("td", { class: "meter" }, limited ? this.#bar(u) : el("span", { class: "muted" }, "no limit")),
+          el("td", { class: "used" }, used),
+          el("td", { class: "unit" }, u.unit || "")));
       }
       art.append(table);
     }
     const keys = el("ul", { class: "keys", part: "keys", "aria-label": "API keys" });
     for (const k of r.keys ?? []) {
-      keys.append(el("li", { "data-client-id": k.client_id },
-        el("code", {}, k.public_id || k.client_id), " ",
-        el("span", { class: "key-state", "data-good": String(k.state === "OK"), "data-state": k.state }, k.state)));
+      const li = el("li", { "data-client-id": k.client_id }, el("code", {}, k.client_id), " ");
+      if (k.public_id) li.append(el("code", { class: "muted", title: "the key's public id" }, k.public_id), " ");
+      li.append(el("span", { class: "key-state", "data-good": String(k.state === "OK"), "data-state": k.state }, k.state));
+      keys.append(li);
     }
     if (!r.keys?.length) keys.append(el("li", { class: "muted" }, "No API keys."));
     art.append(keys);
     return art;
   }
 
-  // A bar per component: usage against the limit, or against the largest
-  // usage among components without one.
-  #chart(usage) {
-    const w = 300, row = 14, gap = 6;
-    const peak = Math.max(1, ...usage.filter((u) => u.limit == null).map((u) => u.usage));
-    const h = usage.length * (row + gap) - gap;
-    const chart = svg("svg", { class: "chart", part: "chart", viewBox: `0 0 ${w} ${h}`, width: w, height: h, role: "img", "aria-label": "Usage this month" });
-    usage.forEach((u, i) => {
-      const y = i * (row + gap);
-      const of = u.limit != null ? u.limit : peak;
-      const frac = of > 0 ? Math.min(u.usage / of, 1) : (u.usage > 0 ? 1 : 0);
-      chart.append(svg("rect", { class: "track", x: 0, y, width: w, height: row, rx: 3 }));
-      const bar = svg("rect", { class: "bar", x: 0, y, width: (w * frac).toFixed(1), height: row, rx: 3, "data-type": u.type });
-      if (u.limit != null && u.usage > u.limit) bar.classList.add("over");
-      const title = svg("title", {});
-      title.textContent = `${u.name}: ${this.#number(u.usage)}` + (u.limit != null ? ` of ${this.#number(u.limit)}` : "");
-      bar.append(title);
-      chart.append(bar);
-    });
+  // The chart: a bar of the usage against the limit, red when over it.
+  #bar(u) {
+    const w = 120, h = 10;
+    const frac = u.limit > 0 ? Math.min(u.usage / u.limit, 1) : (u.usage > 0 ? 1 : 0);
+    const chart = svg("svg", { class: "chart", viewBox: `0 0 ${w} ${h}`, width: w, height: h, role: "img",
+      "aria-label": `${u.name}: ${this.#number(u.usage)} of ${this.#number(u.limit)}` });
+    chart.append(svg("rect", { class: "track", x: 0, y: 0, width: w, height: h, rx: 3 }));
+    const bar = svg("rect", { class: "bar", x: 0, y: 0, width: (w * frac).toFixed(1), height: h, rx: 3, "data-type": u.type });
+    if (u.usage > u.limit) bar.classList.add("over");
+    chart.append(bar);
     return chart;
   }
 }
