@@ -6,3 +6,11 @@ document.addEventListener("securitypolicyviolation", (e) => {
   document.documentElement.dataset.cspViolations = String(n);
   document.documentElement.dataset.cspLast = e.violatedDirective + " " + e.blockedURI;
 });
+
+// Counts scripts that failed to load (a module refused by CORS, say).
+window.addEventListener("error", (e) => {
+  if (e.target instanceof HTMLScriptElement) {
+    const n = Number(document.documentElement.dataset.scriptErrors || 0) + 1;
+    document.documentElement.dataset.scriptErrors = String(n);
+  }
+}, true);
