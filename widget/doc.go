@@ -21,6 +21,15 @@
 //	<script type="module" src="https://agent.example.com/widget/widget.js"></script>
 //	<waldur-agent-widget api-key="wak_..."></waldur-agent-widget>
 //
+// # The element
+//
+// <waldur-agent-widget> takes the key in the api-key attribute or the apiKey
+// property (which keeps it out of the DOM), the status URL in api (default:
+// "status" next to the module), and refresh, the seconds between reloads
+// (default 60, 0 for never). It fires "waldur-widget-load" with the status and
+// "waldur-widget-error" with {status, code} on failure, and shows a message
+// for a refused key, an unreachable agent or a disallowed page.
+//
 // # Keys
 //
 // The widget authenticates with an apikeys key that is bound to the project
@@ -39,7 +48,9 @@
 // The module sends the key in the Authorization header only; the JSON API
 // takes no query parameters at all, so a key never lands in a URL, an access
 // log or a Referer. A key sees only resources inside its binding, and a
-// project it is not bound to is answered as if it had no resources.
+// project it is not bound to is answered as if it had no resources. All
+// viewers of a page share its key, so give it a rate limit sized for them
+// (or none).
 //
 // # Browser security
 //

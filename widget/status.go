@@ -101,6 +101,9 @@ type keyLister interface {
 	List(ctx context.Context, f apikeys.Filter) ([]apikeys.Record, error)
 }
 
+// readTimeout bounds one shared read of a status from Waldur.
+const readTimeout = 30 * time.Second
+
 // maxCached bounds the cache; beyond it expired entries are dropped, and if
 // none are, everything is.
 const maxCached = 4096
@@ -142,8 +145,10 @@ func (s *statusSource) json(ctx context.Context, b apikeys.Binding) ([]byte, err
 	}
 	v, err, _ := s.flight.Do(flightKey(b), func() (any, error) {
 		// The read is shared by every waiting request, so one caller going
-		// away must not cancel it for the others.
-		body, err := s.encode(context.WithoutCancel(ctx), b)
+		// away must not cancel it for the others; readTimeout bounds it.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readTimeout)
+		defer cancel()
+		body, err := s.encode(rctx, b)
 		if err != nil {
 			return nil, err
 		}

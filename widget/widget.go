@@ -33,9 +33,9 @@ const (
 const (
 	// CodeOriginNotAllowed: the request's Origin is not in Config.AllowedOrigins.
 	CodeOriginNotAllowed = "origin_not_allowed"
-	// CodeKeyInURL: the request has a query string; keys go in the
+	// CodeQueryNotAllowed: the request has a query string; keys go in the
 	// Authorization header only, and the API takes no parameters.
-	CodeKeyInURL = "query_not_allowed"
+	CodeQueryNotAllowed = "query_not_allowed"
 	// CodeNotReadOnly: the key grants more than reading (a scope that does not
 	// end in ":read"), so it must not be put on a web page.
 	CodeNotReadOnly = "key_not_read_only"
@@ -213,7 +213,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The API takes no parameters: a key in the query string would end up
 		// in access logs, proxies and browser history.
 		if r.URL.RawQuery != "" {
-			writeError(w, http.StatusBadRequest, CodeKeyInURL, "no query parameters; send the key in the Authorization header")
+			writeError(w, http.StatusBadRequest, CodeQueryNotAllowed, "no query parameters; send the key in the Authorization header")
 			return
 		}
 		hd.Set("Cache-Control", "no-store")
