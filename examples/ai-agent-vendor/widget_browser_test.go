@@ -225,6 +225,28 @@ func browse(t *testing.T, ctx context.Context, chromium, artifacts string, v wid
 		}
 	})
 
+	t.Run("a key set as a property replaces the attribute's", func(t *testing.T) {
+		// The page keeps the wrong key in the attribute; its script sets the
+		// project's key as the property, which never appears in the DOM.
+		tab, cancel := chromedp.NewContext(bctx)
+		defer cancel()
+		tctx, cancelT := context.WithTimeout(tab, time.Minute)
+		defer cancelT()
+		require.NoError(t, chromedp.Do(tctx, chromedp.Navigate(v.PortalURL+"/wrong")))
+		got, err := chromedp.Run(tctx, chromedp.Poll[shown](readWidget))
+		require.NoError(t, err)
+		require.Equal(t, "error", got.State)
+		_, err = chromedp.Run(tctx, chromedp.Evaluate[bool](fmt.Sprintf(
+			`(document.querySelector("waldur-agent-widget").apiKey = %q, true)`, v.Key)))
+		require.NoError(t, err)
+		got, err = chromedp.Run(tctx, chromedp.Poll[shown](`(() => { const s = `+readWidget+`; return s && s.state === "ready" && s; })()`))
+		require.NoError(t, err, "the widget reloaded with the property's key")
+		assert.Equal(t, waldur.Hex(j.Resource), got.Resources[0].UUID)
+		html, err := chromedp.Run(tctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
+		require.NoError(t, err)
+		assert.NotContains(t, html, v.Key)
+	})
+
 	t.Run("a page of another origin cannot load it", func(t *testing.T) {
 		// localhost and 127.0.0.1 are different origins; the agent allows
 		// only the latter's portal, so the browser refuses the module.
