@@ -150,6 +150,7 @@ class WaldurAgentWidget extends HTMLElement {
       });
       status = resp.status;
       const body = await resp.json().catch(() => ({}));
+      if (abort.signal.aborted) return; // a newer load replaced this one
       if (resp.ok) {
         this.#render(body);
         this.dispatchEvent(new CustomEvent("waldur-widget-load", { detail: body }));
@@ -157,7 +158,7 @@ class WaldurAgentWidget extends HTMLElement {
         code = body.code || "http_" + status;
         this.#fail(status, code, messages[status] || `The status could not be loaded (HTTP ${status}).`);
       }
-    } catch (err) {
+    } catch {
       if (abort.signal.aborted) return;
       this.#fail(status, code, messages[0]);
     }
