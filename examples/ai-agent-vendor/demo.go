@@ -268,7 +268,7 @@ func run(ctx context.Context, fake *waldurtest.Server, broker *fakeBroker, out i
 			if u.Limit != nil {
 				s += fmt.Sprintf(" of %g", *u.Limit)
 			}
-			usage = append(usage, s+" "+u.Unit)
+			usage = append(usage, s+" ("+u.Unit+")")
 		}
 		for _, k := range r.Keys {
 			keys = append(keys, k.ClientID+" "+k.State)

@@ -14,6 +14,9 @@
 //
 //	go run ./examples/ai-agent-vendor
 //
+// With -pause it waits at step 9 until Enter is pressed, so the portal's
+// page with the status widget can be opened in a browser.
+//
 // Against a real Waldur, whose offering has the usage components "requests"
 // and "ktokens", set
 //
@@ -31,9 +34,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -50,6 +55,8 @@ import (
 )
 
 func main() {
+	pause := flag.Bool("pause", false, "wait at the status widget's step until Enter is pressed")
+	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if os.Getenv("WALDUR_API_URL") != "" {
@@ -64,7 +71,20 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	fake, broker := startFake()
 	defer fake.Close()
-	if _, err := run(ctx, fake, broker, os.Stdout, log, nil); err != nil {
+	var check func(context.Context, widgetView) error
+	if *pause {
+		check = func(ctx context.Context, v widgetView) error {
+			fmt.Printf("   Open %s/ in a browser to see the widget; press Enter to go on.\n", v.PortalURL)
+			entered := make(chan struct{})
+			go func() { _, _ = bufio.NewReader(os.Stdin).ReadString('\n'); close(entered) }()
+			select {
+			case <-entered:
+			case <-ctx.Done():
+			}
+			return ctx.Err()
+		}
+	}
+	if _, err := run(ctx, fake, broker, os.Stdout, log, check); err != nil {
 		fmt.Fprintln(os.Stderr, "ai-agent-vendor:", err)
 		fake.Close()
 		os.Exit(1)
