@@ -76,11 +76,12 @@ type Usage struct {
 }
 
 // Health is the site agent's health as a customer may see it: no error
-// messages, no counters.
+// messages, no counters, no names of its machinery.
 type Health struct {
-	Live          bool      `json:"live"`
-	Ready         bool      `json:"ready"`
-	Events        string    `json:"events"`
+	Live  bool `json:"live"`
+	Ready bool `json:"ready"`
+	// Connected reports whether events reach the agent (always true when
+	// it polls).
 	Connected     bool      `json:"connected"`
 	LastHeartbeat time.Time `json:"last_heartbeat,omitzero"`
 }
@@ -201,9 +202,8 @@ func (s *statusSource) read(ctx context.Context, b apikeys.Binding) (Status, err
 		Updated:   now.UTC().Truncate(time.Second),
 	}
 	if a := s.cfg.Agent; a != nil {
-		ev := a.EventSourceStatus()
 		st.Agent = &Health{
-			Live: a.Live(), Ready: a.Ready(), Events: ev.Name, Connected: ev.Connected,
+			Live: a.Live(), Ready: a.Ready(), Connected: a.EventSourceStatus().Connected,
 			LastHeartbeat: a.Stats().LastHeartbeat.UTC().Truncate(time.Second),
 		}
 	}

@@ -1,6 +1,7 @@
 package widget
 
 import (
+	"bytes"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
@@ -242,7 +243,7 @@ func (h *Handler) serveScript(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Cache-Control", "public, max-age=300")
 	hd.Set("ETag", scriptETag)
 	hd.Set("Cross-Origin-Resource-Policy", "cross-origin")
-	http.ServeContent(w, r, "widget.js", time.Time{}, strings.NewReader(string(script)))
+	http.ServeContent(w, r, "widget.js", time.Time{}, bytes.NewReader(script))
 }
 
 // serveStatus answers a verified request with its project's status.
