@@ -143,6 +143,10 @@ type Config struct {
 	// see siteagent/agentmetrics.
 	Observer Observer
 
+	// Replicas runs the agent as one of several replicas for the same
+	// offerings. The zero value runs it alone.
+	Replicas ReplicaConfig
+
 	// Now returns the current time. Default time.Now. Tests inject a clock.
 	Now func() time.Time
 }
@@ -197,6 +201,9 @@ func (c Config) withDefaults() (Config, error) {
 		return c, configError("Concurrency", "must be between 0 (default) and %d", MaxConcurrency)
 	}
 	if err := c.Events.validate(); err != nil {
+		return c, err
+	}
+	if err := c.Replicas.withDefaults(); err != nil {
 		return c, err
 	}
 	if c.UsagePeriods < 0 {
