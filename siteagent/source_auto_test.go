@@ -122,3 +122,23 @@ func TestBrokerNeedsTheToken(t *testing.T) {
 	assert.Equal(t, "polling", a.EventSourceStatus().Name)
 	assert.Equal(t, 1, logs.count("Config.Token is not set"))
 }
+
+// TestOIDCTokenAgentPollsAndSaysWhy: REST takes an OIDC token, but Waldur
+// sets the broker password to the user's DRF token for such a caller, which
+// the agent does not have; it must say so and poll rather than be refused by
+// the broker over and over.
+func TestOIDCTokenAgentPollsAndSaysWhy(t *testing.T) {
+	f := newFixture(t)
+	logs := &logBuffer{}
+	cfg := f.config(&recorder{})
+	cfg.Token, cfg.TokenKind = f.s.OIDCToken(), waldur.TokenOIDC
+	cfg.Logger = logs.logger()
+	cfg.Events = siteagent.EventsConfig{}
+	a := start(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, f.s.WaitFor(ctx, a.Ready), "Waldur accepts the OIDC token as a bearer")
+	assert.Equal(t, "polling", a.EventSourceStatus().Name)
+	assert.Equal(t, 1, logs.count("OIDC access token"))
+	assert.Zero(t, f.s.CallCount("marketplace_site_agent_identities_register_queue"))
+}

@@ -69,6 +69,11 @@ func (a *Agent) newBrokerSource() (*brokerSource, error) {
 		// a Config with only a Client does not reveal.
 		return nil, errors.New("Config.Token is not set; the broker password is the API token")
 	}
+	if a.cfg.TokenKind == waldur.TokenOIDC {
+		// register_queue sets the password to the user's DRF token when
+		// the call came with an OIDC token; the agent does not hold it.
+		return nil, errors.New("the token is an OIDC access token; Waldur's broker takes a DRF token or a personal access token as password, so events come by polling")
+	}
 	s := &brokerSource{a: a, auto: ev.Mode == EventsAuto, types: types}
 	amqpTr := transport{name: "amqp", url: ev.AMQPURL, dialer: amqpsource.Dialer{}}
 	stompTr := transport{name: "stomp", url: ev.STOMPURL, dialer: stompsource.Dialer{Logger: a.log}}

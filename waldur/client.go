@@ -25,6 +25,7 @@ type Client struct {
 	transport *transport
 	log       *slog.Logger
 	pageSize  int
+	kind      TokenKind
 	now       func() time.Time
 	raw       *waldurapi.ClientWithResponses
 
@@ -50,7 +51,7 @@ type Client struct {
 // "https://waldur.example.com". A trailing "/api/" is accepted and removed;
 // a path prefix in front of it ("https://example.com/waldur/api/") is kept.
 // The URL must be absolute http or https without credentials, query or
-// fragment; authenticate with [WithToken] or [WithBearerToken].
+// fragment; authenticate with [WithCredential] (or [WithToken], [WithBearerToken]).
 func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	base, err := parseBaseURL(baseURL)
 	if err != nil {
@@ -61,6 +62,9 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		if o != nil {
 			o(&s)
 		}
+	}
+	if s.badKind != 0 {
+		return nil, fmt.Errorf("waldur: unknown token kind %v", s.badKind)
 	}
 	if err := validateHeaderValue(s.authorization); err != nil {
 		return nil, fmt.Errorf("waldur: token %w", err)
@@ -91,6 +95,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		transport: newTransport(&s, log),
 		log:       log,
 		pageSize:  s.pageSize,
+		kind:      s.kind,
 		now:       time.Now,
 	}
 	if s.now != nil {

@@ -3,6 +3,7 @@ package waldur
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -27,6 +28,8 @@ type Option func(*settings)
 // settings collects the options before NewClient validates them.
 type settings struct {
 	authorization string
+	kind          TokenKind // of authorization; TokenAuto without one
+	badKind       TokenKind // an invalid kind given to WithCredential, else 0
 	httpClient    *http.Client
 	userAgent     string
 	logger        *slog.Logger
@@ -39,16 +42,21 @@ type settings struct {
 }
 
 // WithToken authenticates with a Waldur API token (DRF token), sent as
-// "Authorization: Token <key>".
+// "Authorization: Token <key>". It is WithCredential(TokenDRF, key).
 func WithToken(key string) Option {
-	return func(s *settings) { s.authorization = authValue("Token", key) }
+	return WithCredential(TokenDRF, key)
 }
 
 // WithBearerToken authenticates with a bearer token, sent as
 // "Authorization: Bearer <tok>": a Waldur personal access token ("w_...") or an
-// OIDC access token.
+// OIDC access token. Prefer [WithCredential], which records which of the two
+// it is.
 func WithBearerToken(tok string) Option {
-	return func(s *settings) { s.authorization = authValue("Bearer", tok) }
+	kind := TokenOIDC
+	if strings.HasPrefix(tok, "w_") {
+		kind = TokenPAT
+	}
+	return WithCredential(kind, tok)
 }
 
 func authValue(scheme, secret string) string {
