@@ -77,6 +77,9 @@ func (a *Agent) newBrokerSource() (*brokerSource, error) {
 	s := &brokerSource{a: a, auto: ev.Mode == EventsAuto, types: types}
 	amqpTr := transport{name: "amqp", url: ev.AMQPURL, dialer: amqpsource.Dialer{}}
 	stompTr := transport{name: "stomp", url: ev.STOMPURL, dialer: stompsource.Dialer{Logger: a.log}}
+	if ev.dialer != nil {
+		amqpTr.dialer, stompTr.dialer = ev.dialer, ev.dialer
+	}
 	if stompTr.url == "" && ev.Mode != EventsAMQP {
 		u, err := webSTOMPURL(a.client.BaseURL())
 		if err != nil {
@@ -178,21 +181,21 @@ func (s *brokerSource) pick(ctx context.Context, q *eventQueue) (transport, brok
 // asks for fresh credentials.
 func (s *brokerSource) dial(ctx context.Context, tr transport, q *eventQueue) (broker.Session, error) {
 	creds := q.credentials(tr.url, s.a.cfg.Events.TLS)
-	sess, err := s.dialWith(ctx, tr, creds, false)
+	sess, err := s.dialWith(ctx, tr, q, creds, false)
 	if broker.NeedsRefresh(err) {
-		sess, err = s.dialWith(ctx, tr, creds, true)
+		sess, err = s.dialWith(ctx, tr, q, creds, true)
 	}
 	return sess, err
 }
 
-func (s *brokerSource) dialWith(ctx context.Context, tr transport, creds broker.Credentials, refresh bool) (broker.Session, error) {
+func (s *brokerSource) dialWith(ctx context.Context, tr transport, q *eventQueue, creds broker.Credentials, refresh bool) (broker.Session, error) {
 	ep, err := creds(ctx, refresh)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	return tr.dialer.Dial(ctx, ep, s.a.cfg.Concurrency)
+	return q.dialer(tr.dialer).Dial(ctx, ep, s.a.cfg.Concurrency)
 }
 
 // consume runs one consumer per queue until ctx ends.
@@ -201,7 +204,7 @@ func (s *brokerSource) consume(ctx context.Context, tr transport, queues []*even
 	consumers := make([]*broker.Consumer, len(queues))
 	var first *primedDialer
 	for i, q := range queues {
-		d := tr.dialer
+		d := q.dialer(tr.dialer)
 		if i == 0 && primed != nil {
 			first = &primedDialer{Dialer: d, sess: primed}
 			d = first
