@@ -83,6 +83,9 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s.retry = s.retry.withDefaults()
+	if s.maxResponse < 1 {
+		s.maxResponse = DefaultMaxResponseBytes
+	}
 	switch {
 	case s.pageSize < 1:
 		s.pageSize = DefaultPageSize
@@ -211,15 +214,12 @@ func (c *Client) send(ctx context.Context, req *http.Request, buildErr error) (*
 	return &response{status: resp.StatusCode, header: resp.Header, body: body}, nil
 }
 
-// readBody reads a success body, sized by Content-Length when known.
+// readBody reads a success body. The transport bounds it (see
+// WithMaxResponseBytes); the buffer grows with what arrives, never sized
+// from a Content-Length the server may have made up.
 func readBody(resp *http.Response) ([]byte, error) {
 	if resp.Request != nil && resp.Request.Method == http.MethodHead {
 		return nil, nil
-	}
-	if n := resp.ContentLength; n > 0 && n < 64<<20 {
-		buf := bytes.NewBuffer(make([]byte, 0, n+1))
-		_, err := buf.ReadFrom(resp.Body)
-		return buf.Bytes(), err
 	}
 	return io.ReadAll(resp.Body)
 }

@@ -35,6 +35,7 @@ type settings struct {
 	logger        *slog.Logger
 	retry         RetryPolicy
 	pageSize      int
+	maxResponse   int64
 
 	// Test hooks; see retryer.
 	now         func() time.Time
@@ -91,6 +92,21 @@ func WithLogger(l *slog.Logger) Option {
 // WithRetryPolicy sets how failed requests are retried; see [RetryPolicy].
 func WithRetryPolicy(p RetryPolicy) Option {
 	return func(s *settings) { s.retry = p }
+}
+
+// DefaultMaxResponseBytes bounds a response body when WithMaxResponseBytes
+// is not given: far above any page of 300 objects, far below what would hurt
+// the agent's memory.
+const DefaultMaxResponseBytes = 64 << 20
+
+// WithMaxResponseBytes bounds the body of every response the client reads,
+// those of [Client.Do] and [Client.Raw] included. A longer body (or a
+// Content-Length announcing one) fails with an error wrapping
+// [ErrResponseTooLarge], which is not retried. Memory is never reserved from
+// the announced Content-Length. Values below 1 select
+// [DefaultMaxResponseBytes].
+func WithMaxResponseBytes(n int64) Option {
+	return func(s *settings) { s.maxResponse = n }
 }
 
 // WithPageSize sets the page_size of list requests. Values below 1 select
