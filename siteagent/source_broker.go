@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,6 +88,13 @@ func (a *Agent) newBrokerSource() (*brokerSource, error) {
 			return nil, err
 		}
 		stompTr.url = u
+	}
+	for _, tr := range []transport{amqpTr, stompTr} {
+		if tr.url != "" && (ev.Mode == EventsAuto || tr.name == ev.Mode.String()) && cleartextRemote(tr.url) {
+			a.log.Warn("siteagent: the broker URL is not encrypted and its host is not this machine: "+
+				"the Waldur token, which is the broker password, travels in clear; use amqps:// or wss:// (stomp+ssl://)",
+				"transport", tr.name, "url", redact(tr.url))
+		}
 	}
 	switch ev.Mode {
 	case EventsAMQP:
@@ -336,6 +345,26 @@ func (d *primedDialer) close() {
 		_ = d.sess.Close()
 		d.sess = nil
 	}
+}
+
+// cleartextRemote reports whether raw is an unencrypted broker URL (amqp,
+// ws, stomp) to a host other than a loopback address or localhost.
+func cleartextRemote(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "amqp", "ws", "stomp":
+	default:
+		return false
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err != nil || !ip.IsLoopback()
 }
 
 func redact(raw string) string {
