@@ -203,61 +203,85 @@ func TestWebhookFloodKeepsTheAgentResponsive(t *testing.T) {
 	assert.Zero(t, ft.a.Stats().InFlight)
 }
 
-// BenchmarkWebhookFlood posts 100 000 webhooks per op (half forged) over
-// loopback HTTP from 16 clients to an agent whose workers are all held, and
-// probes /healthz over HTTP meanwhile. Run it with -benchtime=1x.
+// BenchmarkWebhookFlood posts 100 000 webhooks per op (half forged) from 16
+// clients to an agent whose workers are all held, and probes /healthz
+// meanwhile: over loopback HTTP, and straight into the handler (the agent's
+// own cost). Run it with -benchtime=1x.
 func BenchmarkWebhookFlood(b *testing.B) {
 	const posts, clients = 100_000, 16
-	for b.Loop() {
-		f := newFixture(b)
-		ft := newFloodTarget(b, f)
-		mux := http.NewServeMux()
-		mux.Handle("/hook", ft.hook)
-		mux.Handle("/", ft.a.HealthHandler())
-		hs := httptest.NewServer(mux)
-		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients + 1}}
-		send := func(path, body string) int {
-			var r *http.Response
-			var err error
-			if body == "" {
-				r, err = hc.Get(hs.URL + path)
-			} else {
-				r, err = hc.Post(hs.URL+path, "application/json", strings.NewReader(body))
+	for _, overHTTP := range []bool{true, false} {
+		name := map[bool]string{true: "http", false: "handler"}[overHTTP]
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				f := newFixture(b)
+				ft := newFloodTarget(b, f)
+				send := floodSender(b, ft, overHTTP, clients)
+				var peak atomic.Uint64
+				var calls int
+				stop := make(chan struct{})
+				probes := probe(stop, func() bool {
+					if calls++; calls%64 == 1 { // ReadMemStats stops the world
+						var m runtime.MemStats
+						runtime.ReadMemStats(&m)
+						peak.Store(max(peak.Load(), m.HeapInuse))
+					}
+					return send("/healthz", "") == http.StatusOK
+				})
+				start := time.Now()
+				codes := flood(posts, clients, f.offering, func(secret, body string) int {
+					return send("/hook?secret="+secret, body)
+				})
+				elapsed := time.Since(start)
+				close(stop)
+				n, live := probes()
+				b.ReportMetric(float64(posts)/elapsed.Seconds(), "posts/s")
+				b.ReportMetric(float64(codes[http.StatusAccepted])/elapsed.Seconds(), "accepted/s")
+				b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+				b.ReportMetric(float64(live), "healthz-live")
+				b.ReportMetric(float64(n-live), "healthz-failed")
+				b.ReportMetric(float64(ft.a.Stats().WorkScheduled), "scheduled")
+				ft.cancel()
+				<-ft.done
 			}
-			if err != nil {
-				return 0
+		})
+	}
+}
+
+// floodSender returns a function that sends a request to the flood target's
+// webhook (with a body) or health handler (without) and returns the status.
+func floodSender(b *testing.B, ft *floodTarget, overHTTP bool, clients int) func(path, body string) int {
+	mux := http.NewServeMux()
+	mux.Handle("/hook", ft.hook)
+	mux.Handle("/", ft.a.HealthHandler())
+	if !overHTTP {
+		return func(path, body string) int {
+			w := httptest.NewRecorder()
+			r := httptest.NewRequest(http.MethodGet, path, nil)
+			if body != "" {
+				r = httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+				r.Header.Set("Content-Type", "application/json")
 			}
-			_, _ = io.Copy(io.Discard, r.Body)
-			r.Body.Close()
-			return r.StatusCode
+			mux.ServeHTTP(w, r)
+			return w.Code
 		}
-		var peak atomic.Uint64
-		var calls int
-		stop := make(chan struct{})
-		probes := probe(stop, func() bool {
-			if calls++; calls%64 == 1 { // ReadMemStats stops the world
-				var m runtime.MemStats
-				runtime.ReadMemStats(&m)
-				peak.Store(max(peak.Load(), m.HeapInuse))
-			}
-			return send("/healthz", "") == http.StatusOK
-		})
-		start := time.Now()
-		codes := flood(posts, clients, f.offering, func(secret, body string) int {
-			return send("/hook?secret="+secret, body)
-		})
-		elapsed := time.Since(start)
-		close(stop)
-		n, live := probes()
-		b.ReportMetric(float64(posts)/elapsed.Seconds(), "posts/s")
-		b.ReportMetric(float64(codes[http.StatusAccepted])/elapsed.Seconds(), "accepted/s")
-		b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
-		b.ReportMetric(float64(live), "healthz-live")
-		b.ReportMetric(float64(n-live), "healthz-failed")
-		b.ReportMetric(float64(ft.a.Stats().WorkScheduled), "scheduled")
-		hs.Close()
-		hc.CloseIdleConnections()
-		ft.cancel()
-		<-ft.done
+	}
+	hs := httptest.NewServer(mux)
+	b.Cleanup(hs.Close)
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients + 1}}
+	b.Cleanup(hc.CloseIdleConnections)
+	return func(path, body string) int {
+		var r *http.Response
+		var err error
+		if body == "" {
+			r, err = hc.Get(hs.URL + path)
+		} else {
+			r, err = hc.Post(hs.URL+path, "application/json", strings.NewReader(body))
+		}
+		if err != nil {
+			return 0
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+		return r.StatusCode
 	}
 }
