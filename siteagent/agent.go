@@ -26,6 +26,7 @@ type Agent struct {
 	byID      map[waldur.UUID]*offering
 	caps      []capability
 	byType    map[waldur.ObservableObjectType][]capability
+	replicas  *replicas // nil when the agent runs alone
 
 	counters counters
 	started  atomic.Int64 // unix ns; 0 before Run
@@ -99,6 +100,7 @@ func New(cfg Config) (*Agent, error) {
 		due:      make(map[string]func(context.Context) error),
 		dueCh:    make(chan struct{}, 1),
 	}
+	a.replicas = newReplicas(a)
 	a.caps = a.capabilities()
 	a.byType = make(map[waldur.ObservableObjectType][]capability)
 	for _, c := range a.caps {
@@ -166,6 +168,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	bg.Go(func() { a.feedDue(ctx, workCtx) })
 	a.startEvents(ctx, workCtx, &bg)
 
+	a.replicas.start(ctx, &bg)
 	a.startPasses(ctx, workCtx, &bg)
 	heartbeatT := time.NewTicker(a.cfg.HeartbeatInterval)
 	defer heartbeatT.Stop()
