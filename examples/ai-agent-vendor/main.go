@@ -45,6 +45,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	_ "modernc.org/sqlite"
