@@ -34,10 +34,11 @@ type OIDCCredentials struct {
 // first request and replaced OIDCRefreshMargin before it expires, so a request
 // never carries a token about to lapse. Token requests go through their own
 // HTTP client (30 s timeout), not the one of WithHTTPClient. It replaces
-// WithToken and WithBearerToken.
+// WithCredential, WithToken and WithBearerToken; Client.TokenKind reports
+// TokenOIDC.
 func WithOIDC(c OIDCCredentials) Option {
 	return func(s *settings) {
-		s.authorization = ""
+		s.authorization, s.kind, s.badKind = "", TokenOIDC, 0
 		s.oidc = &c
 	}
 }

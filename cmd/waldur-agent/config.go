@@ -118,10 +118,7 @@ func (l *loaded) client(opts ...waldur.Option) (*waldur.Client, error) {
 	if cfg.Client != nil {
 		return cfg.Client, nil
 	}
-	auth := waldur.WithToken(cfg.Token)
-	if strings.HasPrefix(cfg.Token, "w_") {
-		auth = waldur.WithBearerToken(cfg.Token)
-	}
+	auth := waldur.WithCredential(cfg.TokenKind, cfg.Token)
 	return waldur.NewClient(cfg.WaldurURL, append([]waldur.Option{auth, waldur.WithPageSize(waldur.MaxPageSize)}, opts...)...)
 }
 

@@ -143,8 +143,10 @@ func (d *diagnosis) connect(ctx context.Context) bool {
 	switch {
 	case d.l.offering.OIDC:
 		kind = "OIDC client credentials"
-	case strings.HasPrefix(d.cfg.Token, "w_"):
+	case d.c.TokenKind() == waldur.TokenPAT:
 		kind = "personal access token"
+	case d.c.TokenKind() == waldur.TokenOIDC:
+		kind = "OIDC access token"
 	}
 	role := ""
 	if me.IsStaff {

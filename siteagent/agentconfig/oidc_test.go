@@ -12,6 +12,7 @@ import (
 
 	"github.com/gsv-platform/waldur-agent-go/siteagent"
 	"github.com/gsv-platform/waldur-agent-go/siteagent/agentconfig"
+	"github.com/gsv-platform/waldur-agent-go/waldur"
 )
 
 func TestOIDCClientCredentials(t *testing.T) {
@@ -51,6 +52,7 @@ func TestOIDCClientCredentials(t *testing.T) {
 	assert.NotContains(t, f.Warnings[0].String(), "s3cr3t")
 
 	require.NotNil(t, o.Config.Client)
+	assert.Equal(t, waldur.TokenOIDC, o.Config.Client.TokenKind())
 	_, err = o.Config.Client.Users.Me(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, "Bearer jwt-1", auth)
