@@ -43,12 +43,13 @@ type MiddlewareConfig struct {
 	Logger *slog.Logger
 
 	// FailureLimit, when set, throttles guessing: every request whose key
-	// is malformed, unknown, expired or revoked takes a token from a bucket
-	// of its client address, and while that bucket is empty the address
+	// is malformed or unknown (or whose secret is wrong) takes a token from
+	// a bucket of its client address, and while that bucket is empty the address
 	// gets 429 (code "too_many_failures", with Retry-After) before any key
 	// it sends is checked, valid keys included. For example
 	// RateLimit{PerSecond: 1, Burst: 20} allows 20 failures at once and
-	// one a second after that. Requests without a key do not count. Up to
+	// one a second after that. Requests without a key, and authentic keys
+	// that are expired, revoked or suspended, do not count. Up to
 	// 10,000 addresses are tracked; beyond that the least recently seen
 	// start afresh. Default: no throttle.
 	FailureLimit RateLimit
@@ -63,8 +64,8 @@ type MiddlewareConfig struct {
 const (
 	// CodeMissingKey: no Authorization header with a Bearer or Token key.
 	CodeMissingKey = "missing_api_key"
-	// CodeInvalidKey: the key is malformed, unknown, expired or revoked. The
-	// four are deliberately indistinguishable to the client.
+	// CodeInvalidKey: the key is malformed, unknown, expired, revoked or
+	// suspended. These are deliberately indistinguishable to the client.
 	CodeInvalidKey = "invalid_api_key"
 	// CodeInsufficientScope: the key is valid but lacks a required scope.
 	CodeInsufficientScope = "insufficient_scope"
@@ -83,8 +84,9 @@ const (
 // optionally meters the request.
 //
 // Rejections carry a small JSON body: 401 with WWW-Authenticate for a missing,
-// malformed, unknown, expired or revoked key (the last four share the code
-// "invalid_api_key", so a client cannot probe which keys exist), 403 for a
+// malformed, unknown, expired, revoked or suspended key (all but a missing
+// one share the code "invalid_api_key", so a client cannot probe which keys
+// exist), 403 for a
 // missing scope, 429 with Retry-After when rate limited or when the client
 // sent too many invalid keys (MiddlewareConfig.FailureLimit), 503 when the
 // key store is unreachable.
@@ -137,7 +139,7 @@ func Middleware(v Verifier, cfg MiddlewareConfig) func(http.Handler) http.Handle
 				writeError(w, http.StatusTooManyRequests, CodeRateLimited, "rate limit exceeded")
 				return
 			default:
-				if throttle != nil {
+				if throttle != nil && (res.Reason == ReasonNotFound || res.Reason == ReasonMalformed) {
 					throttle.fail(addr, time.Now())
 				}
 				w.Header().Set("WWW-Authenticate", invalidChallenge)
