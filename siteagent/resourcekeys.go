@@ -162,7 +162,7 @@ func (w *keyWork) handleEvent(ctx context.Context, e Event) error {
 // action are replayed; nothing is assumed about the others.
 func (w *keyWork) reconcile(runCtx, workCtx context.Context) {
 	a := w.a
-	for _, off := range a.offerings {
+	for _, off := range a.passOfferings() {
 		opts := waldur.ListAPIKeysOptions{
 			OfferingUUID: off.id,
 			States: []waldur.ResourceAPIKeyState{waldur.ResourceAPIKeyStateCreating,

@@ -153,7 +153,7 @@ func (w *usageWork) flush(ctx context.Context) {
 func (w *usageWork) reconcile(runCtx, workCtx context.Context) {
 	w.flush(runCtx)
 	ok := true
-	for _, off := range w.a.offerings {
+	for _, off := range w.a.passOfferings() {
 		if err := w.pass(runCtx, workCtx, off); err != nil {
 			ok = false
 			if runCtx.Err() == nil {
@@ -222,7 +222,7 @@ func (w *usageWork) pass(runCtx, workCtx context.Context, off *offering) error {
 // not lost with the process.
 func (w *usageWork) finalPass(ctx context.Context) {
 	w.flush(ctx)
-	for _, off := range w.a.offerings {
+	for _, off := range w.a.passOfferings() {
 		if err := w.passWith(ctx, off, func() *batch { return w.a.inlineBatch(ctx) }); err != nil {
 			w.a.log.Warn("siteagent: final usage pass failed", "offering", off.id, "error", err)
 			return
