@@ -103,3 +103,21 @@ func TestMiddlewareThrottlesFailedVerificationsPerAddress(t *testing.T) {
 	assert.Equal(t, http.StatusTooManyRequests, req("a"))
 	assert.Equal(t, http.StatusUnauthorized, req("b"))
 }
+
+// Authentic keys that are refused (suspended, revoked, expired) are not
+// guesses: they never throttle their address.
+func TestRefusedAuthenticKeysDoNotCountAsFailures(t *testing.T) {
+	f := newFixture(t, nil)
+	paused := f.issue(t, nil)
+	require.NoError(t, f.m.Suspend(context.Background(), paused.Key.ID))
+	valid := f.issue(t, nil).Key.Format()
+	h := apikeys.Middleware(f.m, apikeys.MiddlewareConfig{
+		FailureLimit: apikeys.RateLimit{PerSecond: 0.001, Burst: 1},
+	})(echoIdentity(t))
+	for range 5 {
+		rec := serve(h, "Bearer "+paused.Key.Format())
+		assert.Equal(t, http.StatusUnauthorized, rec.Code)
+		assert.Contains(t, rec.Body.String(), apikeys.CodeInvalidKey)
+	}
+	assert.Equal(t, http.StatusOK, serve(h, "Bearer "+valid).Code)
+}
