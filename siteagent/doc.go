@@ -89,7 +89,11 @@
 // again now and then. EventsAMQP and EventsSTOMP insist on one transport;
 // EventsPolling uses none. Against a Waldur older than 8.1, which has no
 // register_queue, it uses the per-type legacy queues of
-// register_event_subscription.
+// register_event_subscription, whose password is the user's DRF token: that
+// path needs Config.Token to be a DRF token, not a personal access token.
+// An OIDC token (Config.TokenKind) works for REST only; such an agent polls.
+// Use amqps:// or wss:// for a broker on another machine: the token is the
+// broker password, and the agent warns about cleartext URLs.
 //
 // Delivery is at least once: a message is acknowledged only after its event
 // was handled, one whose handling failed is requeued after a growing delay,
@@ -103,8 +107,10 @@
 // reports the connection; /readyz includes it.
 //
 // Where the broker is out of reach, Waldur's webhooks can bring the hints
-// instead: mount WebhookHandler and point a Waldur web hook at it. A source
-// of your own plugs in as EventsConfig.Source.
+// instead: mount WebhookHandler, with a secret, at a public HTTPS address
+// (Waldur posts to no loopback or private address) and point a Waldur web
+// hook at it; otherwise polling alone does. A source of your own plugs in as
+// EventsConfig.Source.
 //
 // # Replicas
 //

@@ -413,8 +413,10 @@ func (a *Agent) runOrder(ctx context.Context, id waldur.UUID, hint orderHint, re
 }
 
 // scheduleOrder arranges for the order to be handled again after d.
-func (a *Agent) scheduleOrder(id waldur.UUID, d time.Duration) {
-	a.schedule(orderKey(id), d, func(ctx context.Context) error {
+// scheduleOrder arranges for the order to be handled after d; false when
+// too much work is scheduled already (the order pass finds it then).
+func (a *Agent) scheduleOrder(id waldur.UUID, d time.Duration) bool {
+	return a.schedule(orderKey(id), d, func(ctx context.Context) error {
 		return a.runOrder(ctx, id, orderHint{}, true)
 	})
 }
@@ -426,7 +428,7 @@ func (a *Agent) submitOrder(runCtx, workCtx context.Context, id waldur.UUID, hin
 	if runCtx.Err() != nil {
 		return false
 	}
-	return a.enqueue(workCtx, orderKey(id), hint.read, func(ctx context.Context, stale bool) error {
+	return a.enqueue(runCtx, workCtx, orderKey(id), hint.read, func(ctx context.Context, stale bool) error {
 		if stale {
 			hint = orderHint{}
 		}

@@ -28,6 +28,13 @@ type Stats struct {
 	OrdersStuck    int64 `json:"orders_stuck"`   // executing longer than StuckOrderAge at the last pass
 	InFlight       int64 `json:"in_flight"`      // work running now
 
+	// WorkScheduled is how many objects have work waiting for its time or
+	// for room in the pool (retries, webhook posts), at most 10000;
+	// WorkDropped counts work not scheduled because that many waited
+	// already, left to the periodic passes.
+	WorkScheduled int64 `json:"work_scheduled"`
+	WorkDropped   int64 `json:"work_dropped"`
+
 	MembersAdded     int64 `json:"members_added"`     // members given access to backend resources
 	MembersRemoved   int64 `json:"members_removed"`   // members whose access was taken away
 	MembershipFailed int64 `json:"membership_failed"` // resource membership syncs that failed
@@ -66,7 +73,7 @@ type counters struct {
 	eventsReceived, eventsProcessed, eventsFailed, eventsMalformed, eventsUnknown, eventsDuplicate atomic.Int64
 
 	ordersApproved, ordersRejected, ordersDone, ordersErred, ordersRetried, ordersStuck atomic.Int64
-	inFlight                                                                            atomic.Int64
+	inFlight, workDropped                                                               atomic.Int64
 
 	membersAdded, membersRemoved, membershipFailed                                      atomic.Int64
 	offeringUsersCreated, offeringUsersPending, offeringUsersErred, offeringUsersFailed atomic.Int64
@@ -102,6 +109,7 @@ func (c *counters) snapshot(started time.Time) Stats {
 		EventsMalformed: c.eventsMalformed.Load(),
 		EventsUnknown:   c.eventsUnknown.Load(),
 		EventsDuplicate: c.eventsDuplicate.Load(),
+		WorkDropped:     c.workDropped.Load(),
 		OrdersApproved:  c.ordersApproved.Load(),
 		OrdersRejected:  c.ordersRejected.Load(),
 		OrdersDone:      c.ordersDone.Load(),
