@@ -1244,6 +1244,64 @@ type OfferingComponent struct {
 	UUID       openapi_types.UUID `json:"uuid,omitempty,omitzero"`
 }
 
+// OfferingComponentRequest A component to add to an offering. Waldur's `unit_factor` is not sent: it
+// is Waldur's own conversion, unrelated to a backend's unit factor.
+type OfferingComponentRequest struct {
+	ArticleCode  string      `json:"article_code,omitempty,omitzero"`
+	BillingType  BillingType `json:"billing_type"`
+	DefaultLimit *int64      `json:"default_limit,omitempty"`
+	Description  string      `json:"description,omitempty,omitzero"`
+	IsBoolean    bool        `json:"is_boolean,omitempty,omitzero"`
+	IsPrepaid    bool        `json:"is_prepaid,omitempty,omitzero"`
+	LimitAmount  *int64      `json:"limit_amount,omitempty"`
+
+	// LimitPeriod `month`, `quarterly`, `annual`, `total`, empty or null.
+	LimitPeriod         *string `json:"limit_period,omitempty"`
+	MaxAvailableLimit   *int64  `json:"max_available_limit,omitempty"`
+	MaxPrepaidDuration  *int    `json:"max_prepaid_duration,omitempty"`
+	MaxRenewalDuration  *int    `json:"max_renewal_duration,omitempty"`
+	MaxValue            *int64  `json:"max_value,omitempty"`
+	MeasuredUnit        string  `json:"measured_unit,omitempty,omitzero"`
+	MinPrepaidDuration  *int    `json:"min_prepaid_duration,omitempty"`
+	MinRenewalDuration  *int    `json:"min_renewal_duration,omitempty"`
+	MinValue            *int64  `json:"min_value,omitempty"`
+	Name                string  `json:"name"`
+	PrepaidDurationStep *int    `json:"prepaid_duration_step,omitempty"`
+	RenewalDurationStep *int    `json:"renewal_duration_step,omitempty"`
+
+	// Type Internal name used in limits and usage reports; letters, digits and `_-/:`, at most 50.
+	Type string `json:"type"`
+}
+
+// OfferingComponentUpdateRequest New settings of an offering's component, named by `uuid`.
+type OfferingComponentUpdateRequest struct {
+	ArticleCode  string      `json:"article_code,omitempty,omitzero"`
+	BillingType  BillingType `json:"billing_type"`
+	DefaultLimit *int64      `json:"default_limit,omitempty"`
+	Description  string      `json:"description,omitempty,omitzero"`
+	IsBoolean    bool        `json:"is_boolean,omitempty,omitzero"`
+	IsPrepaid    bool        `json:"is_prepaid,omitempty,omitzero"`
+	LimitAmount  *int64      `json:"limit_amount,omitempty"`
+
+	// LimitPeriod `month`, `quarterly`, `annual`, `total`, empty or null.
+	LimitPeriod         *string `json:"limit_period,omitempty"`
+	MaxAvailableLimit   *int64  `json:"max_available_limit,omitempty"`
+	MaxPrepaidDuration  *int    `json:"max_prepaid_duration,omitempty"`
+	MaxRenewalDuration  *int    `json:"max_renewal_duration,omitempty"`
+	MaxValue            *int64  `json:"max_value,omitempty"`
+	MeasuredUnit        string  `json:"measured_unit,omitempty,omitzero"`
+	MinPrepaidDuration  *int    `json:"min_prepaid_duration,omitempty"`
+	MinRenewalDuration  *int    `json:"min_renewal_duration,omitempty"`
+	MinValue            *int64  `json:"min_value,omitempty"`
+	Name                string  `json:"name"`
+	PrepaidDurationStep *int    `json:"prepaid_duration_step,omitempty"`
+	RenewalDurationStep *int    `json:"renewal_duration_step,omitempty"`
+
+	// Type Internal name used in limits and usage reports; letters, digits and `_-/:`, at most 50.
+	Type string             `json:"type"`
+	UUID openapi_types.UUID `json:"uuid"`
+}
+
 // OfferingPluginOptions Plugin options of an offering. The options a site agent reads are typed;
 // any other option is kept in AdditionalProperties.
 type OfferingPluginOptions struct {
@@ -1932,6 +1990,12 @@ type MarketplaceOrdersSetBackendIDJSONRequestBody = BackendIDRequest
 // MarketplaceOrdersSetStateErredJSONRequestBody defines body for MarketplaceOrdersSetStateErred for application/json ContentType.
 type MarketplaceOrdersSetStateErredJSONRequestBody = OrderErrorRequest
 
+// MarketplaceProviderOfferingsCreateOfferingComponentJSONRequestBody defines body for MarketplaceProviderOfferingsCreateOfferingComponent for application/json ContentType.
+type MarketplaceProviderOfferingsCreateOfferingComponentJSONRequestBody = OfferingComponentRequest
+
+// MarketplaceProviderOfferingsUpdateOfferingComponentJSONRequestBody defines body for MarketplaceProviderOfferingsUpdateOfferingComponent for application/json ContentType.
+type MarketplaceProviderOfferingsUpdateOfferingComponentJSONRequestBody = OfferingComponentUpdateRequest
+
 // MarketplaceProviderResourcesSetAsErredJSONRequestBody defines body for MarketplaceProviderResourcesSetAsErred for application/json ContentType.
 type MarketplaceProviderResourcesSetAsErredJSONRequestBody = ResourceErrorRequest
 
@@ -2464,6 +2528,34 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/marketplace-provider-offerings/{uuid}/ (the `MarketplaceProviderOfferingsRetrieve` operationId).
 	MarketplaceProviderOfferingsRetrieve(ctx context.Context, uuid UUID, params *MarketplaceProviderOfferingsRetrieveParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceProviderOfferingsCreateOfferingComponentWithBody Add a component to the offering
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsCreateOfferingComponentWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceProviderOfferingsCreateOfferingComponent Add a component to the offering
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsCreateOfferingComponent(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsCreateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceProviderOfferingsUpdateOfferingComponentWithBody Change a component of the offering, named by its uuid in the body
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsUpdateOfferingComponentWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceProviderOfferingsUpdateOfferingComponent Change a component of the offering, named by its uuid in the body
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsUpdateOfferingComponent(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsUpdateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// MarketplaceProviderResourcesList Resources of the offerings the caller manages
 	//
@@ -3352,6 +3444,74 @@ func (c *Client) MarketplaceProviderOfferingsList(ctx context.Context, params *M
 // Corresponds with GET /api/marketplace-provider-offerings/{uuid}/ (the `MarketplaceProviderOfferingsRetrieve` operationId).
 func (c *Client) MarketplaceProviderOfferingsRetrieve(ctx context.Context, uuid UUID, params *MarketplaceProviderOfferingsRetrieveParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMarketplaceProviderOfferingsRetrieveRequest(c.Server, uuid, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceProviderOfferingsCreateOfferingComponentWithBody Add a component to the offering
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+func (c *Client) MarketplaceProviderOfferingsCreateOfferingComponentWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceProviderOfferingsCreateOfferingComponentRequestWithBody(c.Server, uuid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceProviderOfferingsCreateOfferingComponent Add a component to the offering
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+func (c *Client) MarketplaceProviderOfferingsCreateOfferingComponent(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsCreateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceProviderOfferingsCreateOfferingComponentRequest(c.Server, uuid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceProviderOfferingsUpdateOfferingComponentWithBody Change a component of the offering, named by its uuid in the body
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+func (c *Client) MarketplaceProviderOfferingsUpdateOfferingComponentWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceProviderOfferingsUpdateOfferingComponentRequestWithBody(c.Server, uuid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceProviderOfferingsUpdateOfferingComponent Change a component of the offering, named by its uuid in the body
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+func (c *Client) MarketplaceProviderOfferingsUpdateOfferingComponent(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsUpdateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceProviderOfferingsUpdateOfferingComponentRequest(c.Server, uuid, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5816,6 +5976,100 @@ func NewMarketplaceProviderOfferingsRetrieveRequest(server string, uuid UUID, pa
 	return req, nil
 }
 
+// NewMarketplaceProviderOfferingsCreateOfferingComponentRequest calls the generic MarketplaceProviderOfferingsCreateOfferingComponent builder with application/json body
+func NewMarketplaceProviderOfferingsCreateOfferingComponentRequest(server string, uuid UUID, body MarketplaceProviderOfferingsCreateOfferingComponentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMarketplaceProviderOfferingsCreateOfferingComponentRequestWithBody(server, uuid, "application/json", bodyReader)
+}
+
+// NewMarketplaceProviderOfferingsCreateOfferingComponentRequestWithBody constructs an http.Request for the MarketplaceProviderOfferingsCreateOfferingComponent method, with any body, and a specified content type
+func NewMarketplaceProviderOfferingsCreateOfferingComponentRequestWithBody(server string, uuid UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/marketplace-provider-offerings/%s/create_offering_component/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewMarketplaceProviderOfferingsUpdateOfferingComponentRequest calls the generic MarketplaceProviderOfferingsUpdateOfferingComponent builder with application/json body
+func NewMarketplaceProviderOfferingsUpdateOfferingComponentRequest(server string, uuid UUID, body MarketplaceProviderOfferingsUpdateOfferingComponentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMarketplaceProviderOfferingsUpdateOfferingComponentRequestWithBody(server, uuid, "application/json", bodyReader)
+}
+
+// NewMarketplaceProviderOfferingsUpdateOfferingComponentRequestWithBody constructs an http.Request for the MarketplaceProviderOfferingsUpdateOfferingComponent method, with any body, and a specified content type
+func NewMarketplaceProviderOfferingsUpdateOfferingComponentRequestWithBody(server string, uuid UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/marketplace-provider-offerings/%s/update_offering_component/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewMarketplaceProviderResourcesListRequest constructs an http.Request for the MarketplaceProviderResourcesList method
 func NewMarketplaceProviderResourcesListRequest(server string, params *MarketplaceProviderResourcesListParams) (*http.Request, error) {
 	var err error
@@ -7573,6 +7827,34 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/marketplace-provider-offerings/{uuid}/ (the `MarketplaceProviderOfferingsRetrieve` operationId).
 	MarketplaceProviderOfferingsRetrieveWithResponse(ctx context.Context, uuid UUID, params *MarketplaceProviderOfferingsRetrieveParams, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsRetrieveResponse, error)
+
+	// MarketplaceProviderOfferingsCreateOfferingComponentWithBodyWithResponse Add a component to the offering
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsCreateOfferingComponentWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsCreateOfferingComponentResponse, error)
+
+	// MarketplaceProviderOfferingsCreateOfferingComponentWithResponse Add a component to the offering
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsCreateOfferingComponentWithResponse(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsCreateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsCreateOfferingComponentResponse, error)
+
+	// MarketplaceProviderOfferingsUpdateOfferingComponentWithBodyWithResponse Change a component of the offering, named by its uuid in the body
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsUpdateOfferingComponentWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsUpdateOfferingComponentResponse, error)
+
+	// MarketplaceProviderOfferingsUpdateOfferingComponentWithResponse Change a component of the offering, named by its uuid in the body
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsUpdateOfferingComponentWithResponse(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsUpdateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsUpdateOfferingComponentResponse, error)
 
 	// MarketplaceProviderResourcesListWithResponse Resources of the offerings the caller manages
 	//
@@ -10071,6 +10353,158 @@ func (r MarketplaceProviderOfferingsRetrieveResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r MarketplaceProviderOfferingsRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// MarketplaceProviderOfferingsCreateOfferingComponentResponse429Headers the declared response headers of an HTTP 429 response for MarketplaceProviderOfferingsCreateOfferingComponent
+type MarketplaceProviderOfferingsCreateOfferingComponentResponse429Headers struct {
+	RetryAfter int
+}
+
+type MarketplaceProviderOfferingsCreateOfferingComponentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarketplaceProviderOfferingsCreateOfferingComponentResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// MarketplaceProviderOfferingsUpdateOfferingComponentResponse429Headers the declared response headers of an HTTP 429 response for MarketplaceProviderOfferingsUpdateOfferingComponent
+type MarketplaceProviderOfferingsUpdateOfferingComponentResponse429Headers struct {
+	RetryAfter int
+}
+
+type MarketplaceProviderOfferingsUpdateOfferingComponentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarketplaceProviderOfferingsUpdateOfferingComponentResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12805,6 +13239,58 @@ func (c *ClientWithResponses) MarketplaceProviderOfferingsRetrieveWithResponse(c
 	return ParseMarketplaceProviderOfferingsRetrieveResponse(rsp)
 }
 
+// MarketplaceProviderOfferingsCreateOfferingComponentWithBodyWithResponse Add a component to the offering
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+func (c *ClientWithResponses) MarketplaceProviderOfferingsCreateOfferingComponentWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsCreateOfferingComponentResponse, error) {
+	rsp, err := c.MarketplaceProviderOfferingsCreateOfferingComponentWithBody(ctx, uuid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceProviderOfferingsCreateOfferingComponentResponse(rsp)
+}
+
+// MarketplaceProviderOfferingsCreateOfferingComponentWithResponse Add a component to the offering
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+func (c *ClientWithResponses) MarketplaceProviderOfferingsCreateOfferingComponentWithResponse(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsCreateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsCreateOfferingComponentResponse, error) {
+	rsp, err := c.MarketplaceProviderOfferingsCreateOfferingComponent(ctx, uuid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceProviderOfferingsCreateOfferingComponentResponse(rsp)
+}
+
+// MarketplaceProviderOfferingsUpdateOfferingComponentWithBodyWithResponse Change a component of the offering, named by its uuid in the body
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+func (c *ClientWithResponses) MarketplaceProviderOfferingsUpdateOfferingComponentWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsUpdateOfferingComponentResponse, error) {
+	rsp, err := c.MarketplaceProviderOfferingsUpdateOfferingComponentWithBody(ctx, uuid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceProviderOfferingsUpdateOfferingComponentResponse(rsp)
+}
+
+// MarketplaceProviderOfferingsUpdateOfferingComponentWithResponse Change a component of the offering, named by its uuid in the body
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+func (c *ClientWithResponses) MarketplaceProviderOfferingsUpdateOfferingComponentWithResponse(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsUpdateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsUpdateOfferingComponentResponse, error) {
+	rsp, err := c.MarketplaceProviderOfferingsUpdateOfferingComponent(ctx, uuid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceProviderOfferingsUpdateOfferingComponentResponse(rsp)
+}
+
 // MarketplaceProviderResourcesListWithResponse Resources of the offerings the caller manages
 //
 // Returns a wrapper object for the known response body format(s).
@@ -15387,6 +15873,146 @@ func ParseMarketplaceProviderOfferingsRetrieveResponse(rsp *http.Response) (*Mar
 	switch {
 	case rsp.StatusCode == 429:
 		var headers MarketplaceProviderOfferingsRetrieveResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMarketplaceProviderOfferingsCreateOfferingComponentResponse parses an HTTP response from a MarketplaceProviderOfferingsCreateOfferingComponentWithResponse call
+func ParseMarketplaceProviderOfferingsCreateOfferingComponentResponse(rsp *http.Response) (*MarketplaceProviderOfferingsCreateOfferingComponentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarketplaceProviderOfferingsCreateOfferingComponentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers MarketplaceProviderOfferingsCreateOfferingComponentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMarketplaceProviderOfferingsUpdateOfferingComponentResponse parses an HTTP response from a MarketplaceProviderOfferingsUpdateOfferingComponentWithResponse call
+func ParseMarketplaceProviderOfferingsUpdateOfferingComponentResponse(rsp *http.Response) (*MarketplaceProviderOfferingsUpdateOfferingComponentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarketplaceProviderOfferingsUpdateOfferingComponentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers MarketplaceProviderOfferingsUpdateOfferingComponentResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -15,6 +15,8 @@ func (s *Server) buildRoutes() {
 
 		{"GET", "/api/marketplace-provider-offerings/", "marketplace_provider_offerings_list", s.listOfferings},
 		{"GET", "/api/marketplace-provider-offerings/{uuid}/", "marketplace_provider_offerings_retrieve", s.getOffering},
+		{"POST", "/api/marketplace-provider-offerings/{uuid}/create_offering_component/", "marketplace_provider_offerings_create_offering_component", s.createOfferingComponent},
+		{"POST", "/api/marketplace-provider-offerings/{uuid}/update_offering_component/", "marketplace_provider_offerings_update_offering_component", s.updateOfferingComponent},
 
 		{"GET", "/api/marketplace-orders/", "marketplace_orders_list", s.listOrders},
 		{"HEAD", "/api/marketplace-orders/", "marketplace_orders_count", s.listOrders},
