@@ -67,6 +67,9 @@
 //   - ResourceStatus (ResourceStatusProcessor): paused, downscaled and restored
 //     resources are applied to the backend, and backend limits and metadata
 //     flow back to Waldur.
+//   - PeriodicLimits (PeriodicLimitsProcessor): Waldur's periodic usage
+//     policies (Slurm fairshare and limits) are applied to resources and
+//     the outcome reported to the policy.
 //   - APIKeys (APIKeyRotator): resource API keys a Create processor returns in
 //     Result.APIKeys are reported to Waldur, and rotation requests are answered
 //     with a new value. Package apikeys provides a ready rotator and metering.

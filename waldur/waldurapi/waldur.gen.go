@@ -603,6 +603,24 @@ func (e OrderType) Valid() bool {
 	}
 }
 
+// Defines values for PeriodicCommandResultMode.
+const (
+	PeriodicCommandResultModeEmulator   PeriodicCommandResultMode = "emulator"
+	PeriodicCommandResultModeProduction PeriodicCommandResultMode = "production"
+)
+
+// Valid indicates whether the value is a known member of the PeriodicCommandResultMode enum.
+func (e PeriodicCommandResultMode) Valid() bool {
+	switch e {
+	case PeriodicCommandResultModeEmulator:
+		return true
+	case PeriodicCommandResultModeProduction:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProviderOfferingField.
 const (
 	ProviderOfferingFieldBackendID       ProviderOfferingField = "backend_id"
@@ -1456,6 +1474,18 @@ type OrderState string
 // OrderType defines model for OrderType.
 type OrderType string
 
+// PeriodicCommandResult What a site agent did with a resource_periodic_limits event.
+type PeriodicCommandResult struct {
+	CommandsExecuted []string                  `json:"commands_executed,omitempty,omitzero"`
+	ErrorMessage     string                    `json:"error_message,omitempty,omitzero"`
+	Mode             PeriodicCommandResultMode `json:"mode,omitempty,omitzero"`
+	ResourceUUID     openapi_types.UUID        `json:"resource_uuid"`
+	Success          bool                      `json:"success"`
+}
+
+// PeriodicCommandResultMode defines model for PeriodicCommandResult.Mode.
+type PeriodicCommandResultMode string
+
 // ProviderOffering defines model for ProviderOffering.
 type ProviderOffering struct {
 	BackendID string `json:"backend_id,omitempty,omitzero"`
@@ -2043,6 +2073,9 @@ type MarketplaceSiteAgentServicesRegisterProcessorJSONRequestBody = AgentProcess
 
 // MarketplaceSiteAgentServicesSetStatisticsJSONRequestBody defines body for MarketplaceSiteAgentServicesSetStatistics for application/json ContentType.
 type MarketplaceSiteAgentServicesSetStatisticsJSONRequestBody = AgentStatisticsRequest
+
+// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultJSONRequestBody defines body for MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult for application/json ContentType.
+type MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultJSONRequestBody = PeriodicCommandResult
 
 // Getter for additional properties for OfferingPluginOptions. Returns the specified
 // element and whether it was found
@@ -2847,6 +2880,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/marketplace-site-agent-services/{uuid}/set_statistics/ (the `MarketplaceSiteAgentServicesSetStatistics` operationId).
 	MarketplaceSiteAgentServicesSetStatistics(ctx context.Context, uuid UUID, body MarketplaceSiteAgentServicesSetStatisticsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBody Report how a periodic usage policy's settings were applied
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+	MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult Report how a periodic usage policy's settings were applied
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+	MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult(ctx context.Context, uuid UUID, body MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UsersMeRetrieve The authenticated user
 	//
@@ -4223,6 +4270,40 @@ func (c *Client) MarketplaceSiteAgentServicesSetStatisticsWithBody(ctx context.C
 // Corresponds with POST /api/marketplace-site-agent-services/{uuid}/set_statistics/ (the `MarketplaceSiteAgentServicesSetStatistics` operationId).
 func (c *Client) MarketplaceSiteAgentServicesSetStatistics(ctx context.Context, uuid UUID, body MarketplaceSiteAgentServicesSetStatisticsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMarketplaceSiteAgentServicesSetStatisticsRequest(c.Server, uuid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBody Report how a periodic usage policy's settings were applied
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+func (c *Client) MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultRequestWithBody(c.Server, uuid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult Report how a periodic usage policy's settings were applied
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+func (c *Client) MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult(ctx context.Context, uuid UUID, body MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultRequest(c.Server, uuid, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7468,6 +7549,53 @@ func NewMarketplaceSiteAgentServicesSetStatisticsRequestWithBody(server string, 
 	return req, nil
 }
 
+// NewMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultRequest calls the generic MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult builder with application/json body
+func NewMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultRequest(server string, uuid UUID, body MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultRequestWithBody(server, uuid, "application/json", bodyReader)
+}
+
+// NewMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultRequestWithBody constructs an http.Request for the MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult method, with any body, and a specified content type
+func NewMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultRequestWithBody(server string, uuid UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/marketplace-slurm-periodic-usage-policies/%s/report-command-result/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewUsersMeRetrieveRequest constructs an http.Request for the UsersMeRetrieve method
 func NewUsersMeRetrieveRequest(server string, params *UsersMeRetrieveParams) (*http.Request, error) {
 	var err error
@@ -8166,6 +8294,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/marketplace-site-agent-services/{uuid}/set_statistics/ (the `MarketplaceSiteAgentServicesSetStatistics` operationId).
 	MarketplaceSiteAgentServicesSetStatisticsWithResponse(ctx context.Context, uuid UUID, body MarketplaceSiteAgentServicesSetStatisticsJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceSiteAgentServicesSetStatisticsResponse, error)
+
+	// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBodyWithResponse Report how a periodic usage policy's settings were applied
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+	MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse, error)
+
+	// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithResponse Report how a periodic usage policy's settings were applied
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+	MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithResponse(ctx context.Context, uuid UUID, body MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse, error)
 
 	// UsersMeRetrieveWithResponse The authenticated user
 	//
@@ -12693,6 +12835,82 @@ func (r MarketplaceSiteAgentServicesSetStatisticsResponse) ContentType() string 
 	return ""
 }
 
+// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse429Headers the declared response headers of an HTTP 429 response for MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult
+type MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse429Headers struct {
+	RetryAfter int
+}
+
+type MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // UsersMeRetrieveResponse429Headers the declared response headers of an HTTP 429 response for UsersMeRetrieve
 type UsersMeRetrieveResponse429Headers struct {
 	RetryAfter int
@@ -13852,6 +14070,32 @@ func (c *ClientWithResponses) MarketplaceSiteAgentServicesSetStatisticsWithRespo
 		return nil, err
 	}
 	return ParseMarketplaceSiteAgentServicesSetStatisticsResponse(rsp)
+}
+
+// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBodyWithResponse Report how a periodic usage policy's settings were applied
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+func (c *ClientWithResponses) MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse, error) {
+	rsp, err := c.MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBody(ctx, uuid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse(rsp)
+}
+
+// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithResponse Report how a periodic usage policy's settings were applied
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+func (c *ClientWithResponses) MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithResponse(ctx context.Context, uuid UUID, body MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse, error) {
+	rsp, err := c.MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult(ctx, uuid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse(rsp)
 }
 
 // UsersMeRetrieveWithResponse The authenticated user
@@ -18000,6 +18244,76 @@ func ParseMarketplaceSiteAgentServicesSetStatisticsResponse(rsp *http.Response) 
 	switch {
 	case rsp.StatusCode == 429:
 		var headers MarketplaceSiteAgentServicesSetStatisticsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse parses an HTTP response from a MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithResponse call
+func ParseMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse(rsp *http.Response) (*MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -59,6 +59,8 @@ func (s *Server) buildRoutes() {
 		{"POST", "/api/event-subscriptions/{uuid}/create_queue/", "event_subscriptions_create_queue", s.createQueue},
 		{"DELETE", "/api/event-subscriptions/{uuid}/", "event_subscriptions_destroy", s.deleteSubscription},
 
+		{"POST", "/api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/", "marketplace_slurm_periodic_usage_policies_report_command_result", s.reportCommandResult},
+
 		{"GET", "/api/marketplace-component-usages/", "marketplace_component_usages_list", s.listUsages},
 		{"POST", "/api/marketplace-component-usages/set_usage/", "marketplace_component_usages_set_usage", s.setUsage},
 		{"POST", "/api/marketplace-component-usages/{uuid}/set_user_usage/", "marketplace_component_usages_set_user_usage", s.setUserUsage},
