@@ -278,6 +278,9 @@ func (b *Backend) terminate(ctx context.Context, r *waldur.Resource) error {
 	if err := CheckAccount(r.BackendID); err != nil {
 		return siteagent.Permanent(fmt.Errorf("slurm: backend id: %w", err))
 	}
+	if err := b.client.CancelJobs(ctx, r.BackendID); err != nil {
+		return fmt.Errorf("slurm: cancel jobs of %s: %w", r.BackendID, err)
+	}
 	if err := b.client.RemoveAccount(ctx, r.BackendID); err != nil {
 		return fmt.Errorf("slurm: remove account %s: %w", r.BackendID, err)
 	}

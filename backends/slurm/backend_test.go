@@ -167,8 +167,10 @@ func TestApplyPeriodicLimits(t *testing.T) {
 		"fairshare": 300.0, "grp_tres_mins": map[string]any{"cpu": 1200.0, "gpu": 60.0}, "reset_raw_usage": true,
 	}})
 	require.NoError(t, err)
-	want := "sacctmgr -i -P -n modify account where name=a_alloc set fairshare=300 GrpTRESMins=cpu=1200,gres/gpu=60 RawUsage=0"
-	assert.Equal(t, []string{want}, cmds, "only commands that change Slurm are reported")
+	assert.Equal(t, []string{
+		"sacctmgr -i -P -n modify account where name=a_alloc set fairshare=300 GrpTRESMins=cpu=1200,gres/gpu=60",
+		"sacctmgr -i -P -n modify account where name=a_alloc set RawUsage=0",
+	}, cmds, "only commands that change Slurm are reported")
 
 	cmds, err = b.ApplyPeriodicLimits(t.Context(), r, &siteagent.PeriodicLimitsEvent{Settings: map[string]any{
 		"fairshare": 100.0, "grp_tres_mins": map[string]any{"cpu": 600.0},

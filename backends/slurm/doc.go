@@ -56,7 +56,8 @@
 // # Commands
 //
 // Every command runs through a Runner as a program with arguments, never
-// a shell: sacctmgr -i -P -n ... and sacct -P -n .... Names are checked
+// a shell: sacctmgr -i -P -n ..., sacct -P -n ... and, before an account
+// is removed, scancel --account=<account>. Names are checked
 // against the characters Slurm takes as one word before any command is
 // built; a failed command is a *CommandError quoting Slurm's message.
 // ExecRunner runs the real programs with a timeout; tests record a

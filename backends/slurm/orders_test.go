@@ -131,6 +131,7 @@ func TestUpdateTerminateRestoreOrders(t *testing.T) {
 	done = h.wait(t, terminate)
 	require.Equal(t, waldur.OrderStateDone, done.State, done.ErrorMessage)
 	assert.Equal(t, []string{
+		"scancel --account=a_alloc",
 		"sacctmgr -i -P -n remove user where account=a_alloc",
 		"sacctmgr -i -P -n remove account where name=a_alloc",
 	}, rec.commands())

@@ -49,6 +49,13 @@ func (b *Backend) ApplyPeriodicLimits(ctx context.Context, r *waldur.Resource, e
 			return rec.commands(), err
 		}
 	}
+	// A command of its own: with RawUsage, sacctmgr resets the usage and
+	// silently ignores every other setting.
+	if reset, _ := e.Settings["reset_raw_usage"].(bool); reset {
+		if err := c.ModifyAccount(ctx, account, "RawUsage=0"); err != nil {
+			return rec.commands(), err
+		}
+	}
 	return rec.commands(), nil
 }
 
@@ -100,9 +107,6 @@ func (b *Backend) periodicChanges(cur Association, s map[string]any) ([]string, 
 		if changed {
 			set = append(set, limitType+"="+tresArg(want))
 		}
-	}
-	if reset, _ := s["reset_raw_usage"].(bool); reset {
-		set = append(set, "RawUsage=0")
 	}
 	return set, nil
 }

@@ -142,6 +142,22 @@ func (c *Client) RemoveAccount(ctx context.Context, name string) error {
 	return err
 }
 
+// CancelJobs cancels the account's pending and running jobs, as removing
+// an account with active jobs fails.
+//
+//	scancel --account=<a>
+func (c *Client) CancelJobs(ctx context.Context, account string) error {
+	if err := CheckAccount(account); err != nil {
+		return err
+	}
+	args := []string{"--account=" + account}
+	if c.Cluster != "" {
+		args = append(args, "--clusters="+c.Cluster)
+	}
+	_, err := c.Runner.Run(ctx, "scancel", args...)
+	return err
+}
+
 // ModifyAccount sets values (such as "GrpTRESMins=cpu=600",
 // "fairshare=100", "qos=normal") on the account's association. Settings
 // already in place are not an error.
