@@ -58,8 +58,11 @@ type Backend struct {
 	log        *slog.Logger
 	now        func() time.Time
 
-	mu    sync.Mutex
+	mu    sync.Mutex             // guards usage
 	usage map[string]*usageEntry // by period start
+
+	pmu         sync.Mutex
+	parentsMade map[string]bool // "parent/account" made or found
 }
 
 // New returns a Backend for cfg.
@@ -75,7 +78,7 @@ func New(cfg Config) (*Backend, error) {
 	b := &Backend{
 		settings: cfg.Settings, components: cs, periodic: cfg.PeriodicLimits,
 		tz: cfg.TimeZone, cacheFor: cfg.UsageCache, log: cfg.Logger, now: cfg.Now,
-		usage: make(map[string]*usageEntry),
+		usage: make(map[string]*usageEntry), parentsMade: make(map[string]bool),
 	}
 	r := cfg.Runner
 	if r == nil {
@@ -165,12 +168,24 @@ func (b *Backend) create(ctx context.Context, r *waldur.Resource, limits map[str
 			return siteagent.Result{}, err
 		}
 	}
-	desc := marker(r)
-	if err := b.client.AddAccount(ctx, name, parent, desc, parent); err != nil {
+	// The limits go with the new account; an account that was there
+	// already (an order run again, a Restore) gets them set.
+	var set []string
+	if grp := grpTRESMins(b.components, limits, termMonths(r)); len(grp) > 0 {
+		set = append(set, "GrpTRESMins="+tresArg(grp))
+	}
+	made, err := b.client.AddAccount(ctx, name, parent, marker(r), parent, set...)
+	if err != nil {
+		// Perhaps a parent went away: make sure of them again next time.
+		b.pmu.Lock()
+		clear(b.parentsMade)
+		b.pmu.Unlock()
 		return siteagent.Result{}, fmt.Errorf("slurm: create account %s: %w", name, err)
 	}
-	if err := b.applyLimits(ctx, name, r, limits); err != nil {
-		return siteagent.Result{}, err
+	if !made {
+		if err := b.applyLimits(ctx, name, r, limits); err != nil {
+			return siteagent.Result{}, err
+		}
 	}
 	b.log.InfoContext(ctx, "slurm account ready", "account", name, "parent", parent, "resource", r.UUID)
 	return siteagent.Result{BackendID: name, BackendMetadata: map[string]any{
@@ -193,15 +208,35 @@ func (b *Backend) parents(ctx context.Context, r *waldur.Resource) (string, erro
 		if customer == project {
 			return "", siteagent.Permanentf("slurm: customer and project accounts would both be %q; give customer_prefix and project_prefix different values", customer)
 		}
-		if err := b.client.AddAccount(ctx, customer, s.RootAccount, r.CustomerName, customer); err != nil {
+		if err := b.ensureAccount(ctx, customer, s.RootAccount, r.CustomerName); err != nil {
 			return "", fmt.Errorf("slurm: create customer account %s: %w", customer, err)
 		}
 		parent = customer
 	}
-	if err := b.client.AddAccount(ctx, project, parent, r.ProjectName, project); err != nil {
+	if err := b.ensureAccount(ctx, project, parent, r.ProjectName); err != nil {
 		return "", fmt.Errorf("slurm: create project account %s: %w", project, err)
 	}
 	return project, nil
+}
+
+// ensureAccount makes a customer or project account once per process:
+// every allocation of a project needs it, and each sacctmgr call costs a
+// round trip to slurmdbd.
+func (b *Backend) ensureAccount(ctx context.Context, name, parent, description string) error {
+	key := parent + "/" + name
+	b.pmu.Lock()
+	known := b.parentsMade[key]
+	b.pmu.Unlock()
+	if known {
+		return nil
+	}
+	if _, err := b.client.AddAccount(ctx, name, parent, description, name); err != nil {
+		return err
+	}
+	b.pmu.Lock()
+	b.parentsMade[key] = true
+	b.pmu.Unlock()
+	return nil
 }
 
 // freeName finds the resource's account name: allocation_prefix + slug,

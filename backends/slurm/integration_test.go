@@ -297,8 +297,10 @@ func newAccount(t *testing.T, b *slurm.Backend, prefix string, limits map[string
 	t.Helper()
 	c := b.Client()
 	account := prefix + "alloc"
-	require.NoError(t, c.AddAccount(t.Context(), prefix+"p_x", "root", "test project", ""))
-	require.NoError(t, c.AddAccount(t.Context(), account, prefix+"p_x", "test allocation", ""))
+	_, err := c.AddAccount(t.Context(), prefix+"p_x", "root", "test project", "")
+	require.NoError(t, err)
+	_, err = c.AddAccount(t.Context(), account, prefix+"p_x", "test allocation", "")
+	require.NoError(t, err)
 	if len(limits) > 0 {
 		require.NoError(t, c.ModifyAccount(t.Context(), account, fmt.Sprintf("GrpTRESMins=cpu=%d", limits["cpu"])))
 	}

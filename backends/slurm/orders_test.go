@@ -83,9 +83,9 @@ func TestCreateOrder(t *testing.T) {
 		"sacctmgr -i -P -n add account p_lasers description=Lasers organization=p_lasers parent=c_physics",
 		"sacctmgr -i -P -n show account where name=a_alloc " + showFmt,
 		"sacctmgr -i -P -n show account where name=a_alloc_2 " + showFmt,
-		"sacctmgr -i -P -n add account a_alloc_2 description=" + marker(res) + " organization=p_lasers parent=p_lasers",
 		// cpu 10 h × 60; gpu 2 h × 60 for a one-month term; mem's configured 10 GB-h × 61440.
-		"sacctmgr -i -P -n modify account where name=a_alloc_2 set GrpTRESMins=cpu=600,gres/gpu=120,mem=614400",
+		"sacctmgr -i -P -n add account a_alloc_2 description=" + marker(res) + " organization=p_lasers parent=p_lasers" +
+			" GrpTRESMins=cpu=600,gres/gpu=120,mem=614400",
 	}, rec.commands())
 }
 
@@ -102,7 +102,8 @@ func TestCreateOrderAgain(t *testing.T) {
 	rec.fail("sacctmgr -i -P -n add account c_physics description=Physics organization=c_physics parent=root", "Nothing new added.")
 	rec.fail("sacctmgr -i -P -n add account p_lasers description=Lasers organization=p_lasers parent=c_physics", "Nothing new added.")
 	rec.on("sacctmgr -i -P -n show account where name=a_alloc "+showFmt, "a_alloc|"+marker(res)+"|p_lasers\n")
-	rec.fail("sacctmgr -i -P -n add account a_alloc description="+marker(res)+" organization=p_lasers parent=p_lasers", "Nothing new added.")
+	rec.fail("sacctmgr -i -P -n add account a_alloc description="+marker(res)+" organization=p_lasers parent=p_lasers"+
+		" GrpTRESMins=cpu=600,mem=614400", "Nothing new added.")
 	rec.fail("sacctmgr -i -P -n modify account where name=a_alloc set GrpTRESMins=cpu=600,mem=614400", "Nothing modified")
 	done := h.run(t, newBackend(t, rec), order)
 	require.Equal(t, waldur.OrderStateDone, done.State, done.ErrorMessage)
@@ -142,8 +143,8 @@ func TestUpdateTerminateRestoreOrders(t *testing.T) {
 	assert.Equal(t, []string{
 		"sacctmgr -i -P -n add account c_physics description=Physics organization=c_physics parent=root",
 		"sacctmgr -i -P -n add account p_lasers description=Lasers organization=p_lasers parent=c_physics",
-		"sacctmgr -i -P -n add account a_alloc description=" + marker(res) + " organization=p_lasers parent=p_lasers",
-		"sacctmgr -i -P -n modify account where name=a_alloc set GrpTRESMins=cpu=1200,gres/gpu=60,mem=614400",
+		"sacctmgr -i -P -n add account a_alloc description=" + marker(res) + " organization=p_lasers parent=p_lasers" +
+			" GrpTRESMins=cpu=1200,gres/gpu=60,mem=614400",
 	}, rec.commands(), "restored under its old name with its limits")
 }
 

@@ -104,23 +104,24 @@ func (c *Client) Account(ctx context.Context, name string) (*AccountInfo, error)
 	return nil, nil
 }
 
-// AddAccount creates an account under parent. An account that exists
-// already is left as it is.
+// AddAccount creates an account under parent, with settings such as
+// "GrpTRESMins=cpu=600" on its association. It reports whether it made
+// the account: an account that exists already is left as it is.
 //
-//	sacctmgr -i -P -n add account <a> description=<d> organization=<o> parent=<p>
-func (c *Client) AddAccount(ctx context.Context, name, parent, description, organization string) error {
+//	sacctmgr -i -P -n add account <a> description=<d> organization=<o> parent=<p> [<k=v>...]
+func (c *Client) AddAccount(ctx context.Context, name, parent, description, organization string, set ...string) (bool, error) {
 	for _, n := range []string{name, parent} {
 		if err := CheckAccount(n); err != nil {
-			return err
+			return false, err
 		}
 	}
 	args := []string{"add", "account", name, "description=" + orDash(text(description)),
 		"organization=" + orDash(text(organization)), "parent=" + parent}
-	_, err := c.sacctmgr(ctx, append(args, c.cluster()...)...)
+	_, err := c.sacctmgr(ctx, append(append(args, set...), c.cluster()...)...)
 	if nothingDone(err) {
-		return nil
+		return false, nil
 	}
-	return err
+	return err == nil, err
 }
 
 // RemoveAccount removes an account's user associations and the account.
