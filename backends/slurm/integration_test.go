@@ -30,7 +30,7 @@ import (
 
 // realCluster returns a backend on the real Slurm whose account names all
 // start with a prefix of their own, removed when the test ends.
-func realCluster(t *testing.T, components []agentconfig.Component) (*slurm.Backend, string) {
+func realCluster(t testing.TB, components []agentconfig.Component) (*slurm.Backend, string) {
 	t.Helper()
 	testenv.Slurm(t)
 	var buf [3]byte
@@ -49,7 +49,7 @@ func realCluster(t *testing.T, components []agentconfig.Component) (*slurm.Backe
 }
 
 // removeAccounts removes the test's accounts, children first.
-func removeAccounts(t *testing.T, b *slurm.Backend, prefix string) {
+func removeAccounts(t testing.TB, b *slurm.Backend, prefix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "sacctmgr", "-P", "-n", "show", "account", "format=account").Output()
