@@ -1,7 +1,9 @@
 package waldur
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -28,7 +30,16 @@ func (s *OfferingsService) CreateComponent(ctx context.Context, offering UUID, c
 // Waldur: POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/
 func (s *OfferingsService) UpdateComponent(ctx context.Context, offering, component UUID, c OfferingComponentRequest) error {
 	ctx = WithRetrySafe(ctx) // the same settings twice are the same settings
-	req, err := waldurapi.NewMarketplaceProviderOfferingsUpdateOfferingComponentRequest(s.c.server, offering, updateRequest(component, c))
+	// The update body is the create body with the component's uuid.
+	body, err := json.Marshal(struct {
+		UUID UUID `json:"uuid"`
+		OfferingComponentRequest
+	}{component, c})
+	if err != nil {
+		return fmt.Errorf("waldur: update offering component: %w", err)
+	}
+	req, err := waldurapi.NewMarketplaceProviderOfferingsUpdateOfferingComponentRequestWithBody(s.c.server, offering,
+		"application/json", bytes.NewReader(body))
 	return s.c.action(ctx, req, err)
 }
 
@@ -79,30 +90,4 @@ func (s *OfferingsService) PushComponents(ctx context.Context, offering UUID, cs
 		out = append(out, p)
 	}
 	return out, errors.Join(errs...)
-}
-
-func updateRequest(id UUID, c OfferingComponentRequest) waldurapi.OfferingComponentUpdateRequest {
-	return waldurapi.OfferingComponentUpdateRequest{
-		UUID:                id,
-		BillingType:         c.BillingType,
-		Type:                c.Type,
-		Name:                c.Name,
-		Description:         c.Description,
-		MeasuredUnit:        c.MeasuredUnit,
-		LimitPeriod:         c.LimitPeriod,
-		LimitAmount:         c.LimitAmount,
-		ArticleCode:         c.ArticleCode,
-		MinValue:            c.MinValue,
-		MaxValue:            c.MaxValue,
-		MaxAvailableLimit:   c.MaxAvailableLimit,
-		DefaultLimit:        c.DefaultLimit,
-		IsBoolean:           c.IsBoolean,
-		IsPrepaid:           c.IsPrepaid,
-		MinPrepaidDuration:  c.MinPrepaidDuration,
-		MaxPrepaidDuration:  c.MaxPrepaidDuration,
-		PrepaidDurationStep: c.PrepaidDurationStep,
-		MinRenewalDuration:  c.MinRenewalDuration,
-		MaxRenewalDuration:  c.MaxRenewalDuration,
-		RenewalDurationStep: c.RenewalDurationStep,
-	}
 }

@@ -72,16 +72,25 @@ func (b *componentBody) apply(c *component) {
 	c.IsBoolean, c.IsPrepaid = b.IsBoolean, b.IsPrepaid
 }
 
-func (s *Server) createOfferingComponent(c *reqCtx) reply {
+// decodeComponent reads the offering and a valid body of either operation.
+func (s *Server) decodeComponent(c *reqCtx) (*offering, *componentBody, reply, bool) {
 	o, rep, ok := s.lookupOffering(c)
 	if !ok {
-		return rep
+		return nil, nil, rep, false
 	}
 	var b componentBody
 	if rep, ok := c.decode(&b); !ok {
-		return rep
+		return nil, nil, rep, false
 	}
 	if rep, ok := b.check(); !ok {
+		return nil, nil, rep, false
+	}
+	return o, &b, reply{}, true
+}
+
+func (s *Server) createOfferingComponent(c *reqCtx) reply {
+	o, b, rep, ok := s.decodeComponent(c)
+	if !ok {
 		return rep
 	}
 	if o.component(*b.Type) != nil {
@@ -94,12 +103,8 @@ func (s *Server) createOfferingComponent(c *reqCtx) reply {
 }
 
 func (s *Server) updateOfferingComponent(c *reqCtx) reply {
-	o, rep, ok := s.lookupOffering(c)
+	o, b, rep, ok := s.decodeComponent(c)
 	if !ok {
-		return rep
-	}
-	var b componentBody
-	if rep, ok := c.decode(&b); !ok {
 		return rep
 	}
 	if b.UUID == nil {
@@ -108,9 +113,6 @@ func (s *Server) updateOfferingComponent(c *reqCtx) reply {
 	id, ok := parseID(*b.UUID)
 	if !ok {
 		return fieldError("uuid", "Must be a valid UUID.")
-	}
-	if rep, ok := b.check(); !ok {
-		return rep
 	}
 	var comp *component
 	for _, x := range o.Components {
