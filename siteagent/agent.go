@@ -26,6 +26,7 @@ type Agent struct {
 	byID      map[waldur.UUID]*offering
 	caps      []capability
 	byType    map[waldur.ObservableObjectType][]capability
+	replicas  *replicas // nil when the agent runs alone
 
 	counters counters
 	started  atomic.Int64 // unix ns; 0 before Run
@@ -97,6 +98,7 @@ func New(cfg Config) (*Agent, error) {
 		timers:   make(map[string]*time.Timer),
 		dueCh:    make(chan struct{}, 1),
 	}
+	a.replicas = newReplicas(a)
 	a.caps = a.capabilities()
 	a.byType = make(map[waldur.ObservableObjectType][]capability)
 	for _, c := range a.caps {
@@ -162,6 +164,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	var bg sync.WaitGroup
 	a.startEvents(ctx, workCtx, &bg)
 
+	a.replicas.start(ctx, &bg)
 	a.startPasses(ctx, workCtx, &bg)
 	heartbeatT := time.NewTicker(a.cfg.HeartbeatInterval)
 	defer heartbeatT.Stop()

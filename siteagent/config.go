@@ -144,6 +144,10 @@ type Config struct {
 	// automatically and falls back to polling.
 	Events EventsConfig
 
+	// Replicas runs the agent as one of several replicas for the same
+	// offerings. The zero value runs it alone.
+	Replicas ReplicaConfig
+
 	// Now returns the current time. Default time.Now. Tests inject a clock.
 	Now func() time.Time
 }
@@ -198,6 +202,9 @@ func (c Config) withDefaults() (Config, error) {
 		return c, configError("Concurrency", "must be between 0 (default) and %d", MaxConcurrency)
 	}
 	if err := c.Events.validate(); err != nil {
+		return c, err
+	}
+	if err := c.Replicas.withDefaults(); err != nil {
 		return c, err
 	}
 	if c.UsagePeriods < 0 {

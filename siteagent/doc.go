@@ -106,6 +106,35 @@
 // instead: mount WebhookHandler and point a Waldur web hook at it. A source
 // of your own plugs in as EventsConfig.Source.
 //
+// # Replicas
+//
+// For high availability, run two or three processes with the same Config and
+// a distinct, stable Replicas.ID each (a pod or host name). They share the
+// agent identity and therefore its queue, where RabbitMQ gives each event to
+// one of them; each replica heartbeats as its own processor, "<name>@<ID>".
+// What the queue cannot share out is claimed through Waldur: a pending order
+// by approve_by_provider, which only one replica's call gets through, and an
+// executing order by a lease in its resource's backend metadata (key
+// "waldur_agent_lease") that the replica takes before its processor runs and
+// renews while it works. Membership, usage, resource-status, offering-user
+// and API key passes run on the replica that holds the offering's passes
+// lease, kept in the statistics of the identity's "replica_lease" service.
+// A replica that dies leaves its leases to run out (Replicas.LeaseTTL), and
+// then another takes its orders and passes over.
+//
+// Waldur has no compare-and-set, so a lease is taken by writing it, waiting
+// Replicas.Settle and reading it back: safe as long as reading and writing a
+// lease takes less than half of Settle, which the agent checks, giving up a
+// claim that took longer. Each claim therefore costs Settle; with replicas a
+// replica processes up to Concurrency/Settle orders a second, so raise
+// Concurrency rather than lower Settle. What it does not promise: a processor
+// killed in the middle of an order (kill -9, a lost machine) is called again
+// by the replica that takes the order over, as it would be after a restart
+// of a single agent, so processors must stay idempotent; and a lease write
+// that Waldur applies long after the agent gave up on it can still let two
+// replicas work on one order, which the agent notices at the next renewal
+// and stops its own processor (Stats.LeasesLost).
+//
 // # Health
 //
 // HealthHandler serves /healthz, /readyz and /stats for orchestrators.

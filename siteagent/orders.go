@@ -183,6 +183,11 @@ func (a *Agent) reread(ctx context.Context, o *waldur.Order, action string, err 
 // fresh means the agent approved the order a moment ago, so a Create order
 // cannot have a backend object yet and its resource need not be read.
 func (a *Agent) execute(ctx context.Context, off *offering, o *waldur.Order, fresh bool) error {
+	pctx, release, mine, err := a.claimOrder(ctx, o)
+	if err != nil || !mine {
+		return err
+	}
+	defer release() // idempotent; released early once the processor returns
 	req := a.newOrder(off, o)
 	if o.Type != waldur.OrderTypeCreate || !fresh || req.Attempt > 1 || o.BackendID != "" {
 		if _, err := req.Resource(ctx); err != nil && !waldur.IsNotFound(err) {
@@ -197,9 +202,14 @@ func (a *Agent) execute(ctx context.Context, off *offering, o *waldur.Order, fre
 		}
 	}
 
-	res, err := callUser(ctx, a.cfg.ProcessorTimeout, func(ctx context.Context) (Result, error) {
+	res, err := callUser(pctx, a.cfg.ProcessorTimeout, func(ctx context.Context) (Result, error) {
 		return a.cfg.Orders.ProcessOrder(ctx, req)
 	})
+	lost := pctx.Err() != nil && ctx.Err() == nil
+	release()
+	if lost {
+		return fmt.Errorf("siteagent: order %s: lease lost to another replica while processing", o.UUID)
+	}
 	if err != nil {
 		if IsPermanent(err) {
 			return a.failOrder(ctx, o, err)

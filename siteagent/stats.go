@@ -52,6 +52,11 @@ type Stats struct {
 	ResourceMetadataSet  int64 `json:"resource_metadata_set"` // set_backend_metadata calls
 	ResourceStatusFailed int64 `json:"resource_status_failed"`
 
+	// Replicas (see ReplicaConfig).
+	OrdersLeasedElsewhere int64 `json:"orders_leased_elsewhere"` // executing orders left to the replica holding their lease
+	PassesHeld            int64 `json:"passes_held"`             // offerings whose periodic passes this replica runs
+	LeasesLost            int64 `json:"leases_lost"`             // held leases another replica took; the work was stopped
+
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 }
@@ -71,6 +76,8 @@ type counters struct {
 	resourceLimitsSet, resourceMetadataSet, resourceStatusFailed                        atomic.Int64
 
 	lastReconcile, lastHeartbeat atomic.Int64 // unix nanoseconds
+
+	ordersLeasedElsewhere, passesHeld, leasesLost atomic.Int64
 
 	mu          sync.Mutex
 	lastError   string
@@ -123,6 +130,10 @@ func (c *counters) snapshot(started time.Time) Stats {
 		ResourceLimitsSet:    c.resourceLimitsSet.Load(),
 		ResourceMetadataSet:  c.resourceMetadataSet.Load(),
 		ResourceStatusFailed: c.resourceStatusFailed.Load(),
+
+		OrdersLeasedElsewhere: c.ordersLeasedElsewhere.Load(),
+		PassesHeld:            c.passesHeld.Load(),
+		LeasesLost:            c.leasesLost.Load(),
 	}
 	c.mu.Lock()
 	s.LastError, s.LastErrorAt = c.lastError, c.lastErrorAt

@@ -26,6 +26,12 @@ const (
 	// EnvSlurm is set (to 1) where a local Slurm cluster with accounting
 	// runs as .ci/slurm starts it.
 	EnvSlurm = "WALDUR_TEST_SLURM"
+	// EnvChromium is the path of a Chromium binary for browser tests, for
+	// example /usr/bin/chromium (Debian's chromium package).
+	EnvChromium = "WALDUR_TEST_CHROMIUM"
+	// EnvArtifacts is a directory tests write artifacts to, such as
+	// screenshots; when unset they go to a temporary directory.
+	EnvArtifacts = "WALDUR_TEST_ARTIFACTS"
 )
 
 // Lookup returns the value of the environment variable name, or skips tb with a
@@ -86,4 +92,24 @@ func Slurm(tb testing.TB) {
 		tb.Fatalf("%s is not set in CI; .ci/run starts Slurm with .ci/slurm and sets it", EnvSlurm)
 	}
 	Lookup(tb, EnvSlurm, "a local Slurm cluster (run .ci/slurm as root)")
+}
+
+// Chromium returns WALDUR_TEST_CHROMIUM or skips tb.
+func Chromium(tb testing.TB) string {
+	tb.Helper()
+	return Lookup(tb, EnvChromium, "a headless Chromium")
+}
+
+// ArtifactDir returns WALDUR_TEST_ARTIFACTS, created if missing, or a
+// temporary directory of tb when it is unset.
+func ArtifactDir(tb testing.TB) string {
+	tb.Helper()
+	dir := os.Getenv(EnvArtifacts)
+	if dir == "" {
+		return tb.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatalf("test artifacts: %v", err)
+	}
+	return dir
 }

@@ -43,6 +43,9 @@
 //	WALDUR_AGENT_USAGE_INTERVAL       Config.UsageInterval
 //	WALDUR_AGENT_USAGE_PERIODS        Config.UsagePeriods (1 to 120)
 //	WALDUR_AGENT_TIME_ZONE            Config.TimeZone (an IANA name such as Europe/Tallinn)
+//	WALDUR_AGENT_REPLICA_ID           Config.Replicas.ID (run as one of several replicas)
+//	WALDUR_AGENT_LEASE_TTL            Config.Replicas.LeaseTTL
+//	WALDUR_AGENT_LEASE_SETTLE         Config.Replicas.Settle
 //	WALDUR_EVENTS_MODE                Config.Events.Mode: auto, polling, amqp or stomp
 //	WALDUR_EVENTS_AMQP_URL            Config.Events.AMQPURL
 //	WALDUR_EVENTS_STOMP_URL           Config.Events.STOMPURL

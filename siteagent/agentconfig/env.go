@@ -79,6 +79,12 @@ func ApplyEnv(cfg *siteagent.Config, getenv func(string) string) error {
 		}
 	}
 
+	if v := e.get("WALDUR_AGENT_REPLICA_ID"); v != "" {
+		cfg.Replicas.ID = v
+	}
+	e.duration("WALDUR_AGENT_LEASE_TTL", &cfg.Replicas.LeaseTTL)
+	e.duration("WALDUR_AGENT_LEASE_SETTLE", &cfg.Replicas.Settle)
+
 	if v := e.get("WALDUR_EVENTS_MODE"); v != "" && e.err == nil {
 		if m, ok := parseMode(v); ok {
 			cfg.Events.Mode = m

@@ -39,6 +39,9 @@ func TestFromEnvEveryVariable(t *testing.T) {
 		"WALDUR_AGENT_USAGE_INTERVAL":      "1h",
 		"WALDUR_AGENT_USAGE_PERIODS":       "3",
 		"WALDUR_AGENT_TIME_ZONE":           "Europe/Tallinn",
+		"WALDUR_AGENT_REPLICA_ID":          "agent-0",
+		"WALDUR_AGENT_LEASE_TTL":           "2m",
+		"WALDUR_AGENT_LEASE_SETTLE":        "2s",
 		"WALDUR_EVENTS_MODE":               "AMQP",
 		"WALDUR_EVENTS_AMQP_URL":           "amqps://rabbit.example.org:5671",
 		"WALDUR_EVENTS_STOMP_URL":          "wss://waldur.example.org/rmqws-stomp",
@@ -68,6 +71,7 @@ func TestFromEnvEveryVariable(t *testing.T) {
 	assert.Equal(t, 3, cfg.UsagePeriods)
 	require.NotNil(t, cfg.TimeZone)
 	assert.Equal(t, "Europe/Tallinn", cfg.TimeZone.String())
+	assert.Equal(t, siteagent.ReplicaConfig{ID: "agent-0", LeaseTTL: 2 * time.Minute, Settle: 2 * time.Second}, cfg.Replicas)
 	assert.Equal(t, siteagent.EventsAMQP, cfg.Events.Mode)
 	assert.Equal(t, "amqps://rabbit.example.org:5671", cfg.Events.AMQPURL)
 	assert.Equal(t, "wss://waldur.example.org/rmqws-stomp", cfg.Events.STOMPURL)
