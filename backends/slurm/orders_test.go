@@ -89,6 +89,26 @@ func TestCreateOrder(t *testing.T) {
 	}, rec.commands())
 }
 
+// TestCreateOrdersOneProject: the customer and project accounts are made
+// once; the next allocation of the project costs two commands.
+func TestCreateOrdersOneProject(t *testing.T) {
+	h := newHPC(t)
+	first := h.s.AddOrder(waldurtest.OrderSpec{Offering: h.offering, Project: h.project, Attributes: map[string]any{"name": "one"}})
+	rec := newRecorded(t)
+	b := newBackend(t, rec)
+	h.run(t, b, first)
+	rec.commands()
+	second := h.s.AddOrder(waldurtest.OrderSpec{Offering: h.offering, Project: h.project, Attributes: map[string]any{"name": "two"}})
+	o, _ := h.s.Order(second)
+	done := h.wait(t, second)
+	require.Equal(t, waldur.OrderStateDone, done.State, done.ErrorMessage)
+	assert.Equal(t, []string{
+		"sacctmgr -i -P -n show account where name=a_two " + showFmt,
+		"sacctmgr -i -P -n add account a_two description=" + marker(o.MarketplaceResourceUUID) +
+			" organization=p_lasers parent=p_lasers GrpTRESMins=mem=614400",
+	}, rec.commands())
+}
+
 // TestCreateOrderAgain: an order run again after its account was made (a
 // crash before Waldur heard of it) finds its own account and finishes.
 func TestCreateOrderAgain(t *testing.T) {

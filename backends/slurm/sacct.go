@@ -82,7 +82,7 @@ func parseSacct(out string) ([]JobUsage, error) {
 			return nil, fmt.Errorf("slurm: sacct line %q: want 4 fields", line)
 		}
 		secs, err := strconv.ParseInt(f[3], 10, 64)
-		if err != nil || secs < 0 {
+		if err != nil || secs < 0 || secs > 1<<33 { // 272 years; beyond, Duration overflows
 			return nil, fmt.Errorf("slurm: sacct line %q: ElapsedRaw is not a number of seconds", line)
 		}
 		tres, err := parseTRES(f[2])
