@@ -53,6 +53,9 @@ func (a *Agent) capabilities() []capability {
 	if a.cfg.Usage != nil {
 		caps = append(caps, newUsageWork(a))
 	}
+	if a.cfg.PeriodicLimits != nil {
+		caps = append(caps, &periodicLimitsWork{a: a, p: a.cfg.PeriodicLimits})
+	}
 	return caps
 }
 

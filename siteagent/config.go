@@ -129,6 +129,11 @@ type Config struct {
 	// 8.1): rotate, and on newer Waldur create, pause, resume, update and
 	// delete when it is also an APIKeyProcessor. Optional.
 	APIKeys APIKeyRotator
+	// PeriodicLimits applies Waldur's periodic usage policies (Slurm
+	// fairshare and limits) to resources; set it only where periodic
+	// limits are enabled, as it subscribes the agent to their events.
+	// Optional.
+	PeriodicLimits PeriodicLimitsProcessor
 
 	// SyncInterval is how often membership, offering users and resource
 	// status are reconciled in full; events bring changes in between.
@@ -212,8 +217,8 @@ func (c Config) withDefaults() (Config, error) {
 	default:
 		c.TokenKind = c.TokenKind.Resolve(c.Token)
 	}
-	if c.Orders == nil && c.APIKeys == nil && c.Membership == nil && c.OfferingUsers == nil && c.Usage == nil && c.ResourceStatus == nil {
-		return c, configError("Orders", "no processor configured (set Orders, APIKeys, Membership, OfferingUsers, Usage or ResourceStatus)")
+	if c.Orders == nil && c.APIKeys == nil && c.Membership == nil && c.OfferingUsers == nil && c.Usage == nil && c.ResourceStatus == nil && c.PeriodicLimits == nil {
+		return c, configError("Orders", "no processor configured (set Orders, APIKeys, Membership, OfferingUsers, Usage, ResourceStatus or PeriodicLimits)")
 	}
 	if c.Concurrency < 0 || c.Concurrency > MaxConcurrency {
 		return c, configError("Concurrency", "must be between 0 (default) and %d", MaxConcurrency)

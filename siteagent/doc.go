@@ -73,6 +73,9 @@
 //     resume, update, delete) are carried out and acknowledged, dispatched on
 //     the key's pending_action. Package apikeys provides a ready processor and
 //     metering.
+//   - PeriodicLimits (PeriodicLimitsProcessor): Waldur's periodic usage
+//     policies (Slurm fairshare and limits) are applied to resources and
+//     the outcome reported to the policy.
 //
 // # Events
 //

@@ -603,6 +603,24 @@ func (e OrderType) Valid() bool {
 	}
 }
 
+// Defines values for PeriodicCommandResultMode.
+const (
+	PeriodicCommandResultModeEmulator   PeriodicCommandResultMode = "emulator"
+	PeriodicCommandResultModeProduction PeriodicCommandResultMode = "production"
+)
+
+// Valid indicates whether the value is a known member of the PeriodicCommandResultMode enum.
+func (e PeriodicCommandResultMode) Valid() bool {
+	switch e {
+	case PeriodicCommandResultModeEmulator:
+		return true
+	case PeriodicCommandResultModeProduction:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProviderOfferingField.
 const (
 	ProviderOfferingFieldBackendID       ProviderOfferingField = "backend_id"
@@ -1283,6 +1301,64 @@ type OfferingComponent struct {
 	UUID       openapi_types.UUID `json:"uuid,omitempty,omitzero"`
 }
 
+// OfferingComponentRequest A component to add to an offering. Waldur's `unit_factor` is not sent: it
+// is Waldur's own conversion, unrelated to a backend's unit factor.
+type OfferingComponentRequest struct {
+	ArticleCode  string      `json:"article_code,omitempty,omitzero"`
+	BillingType  BillingType `json:"billing_type"`
+	DefaultLimit *int64      `json:"default_limit,omitempty"`
+	Description  string      `json:"description,omitempty,omitzero"`
+	IsBoolean    bool        `json:"is_boolean,omitempty,omitzero"`
+	IsPrepaid    bool        `json:"is_prepaid,omitempty,omitzero"`
+	LimitAmount  *int64      `json:"limit_amount,omitempty"`
+
+	// LimitPeriod `month`, `quarterly`, `annual`, `total`, empty or null.
+	LimitPeriod         *string `json:"limit_period,omitempty"`
+	MaxAvailableLimit   *int64  `json:"max_available_limit,omitempty"`
+	MaxPrepaidDuration  *int    `json:"max_prepaid_duration,omitempty"`
+	MaxRenewalDuration  *int    `json:"max_renewal_duration,omitempty"`
+	MaxValue            *int64  `json:"max_value,omitempty"`
+	MeasuredUnit        string  `json:"measured_unit,omitempty,omitzero"`
+	MinPrepaidDuration  *int    `json:"min_prepaid_duration,omitempty"`
+	MinRenewalDuration  *int    `json:"min_renewal_duration,omitempty"`
+	MinValue            *int64  `json:"min_value,omitempty"`
+	Name                string  `json:"name"`
+	PrepaidDurationStep *int    `json:"prepaid_duration_step,omitempty"`
+	RenewalDurationStep *int    `json:"renewal_duration_step,omitempty"`
+
+	// Type Internal name used in limits and usage reports; letters, digits and `_-/:`, at most 50.
+	Type string `json:"type"`
+}
+
+// OfferingComponentUpdateRequest New settings of an offering's component, named by `uuid`.
+type OfferingComponentUpdateRequest struct {
+	ArticleCode  string      `json:"article_code,omitempty,omitzero"`
+	BillingType  BillingType `json:"billing_type"`
+	DefaultLimit *int64      `json:"default_limit,omitempty"`
+	Description  string      `json:"description,omitempty,omitzero"`
+	IsBoolean    bool        `json:"is_boolean,omitempty,omitzero"`
+	IsPrepaid    bool        `json:"is_prepaid,omitempty,omitzero"`
+	LimitAmount  *int64      `json:"limit_amount,omitempty"`
+
+	// LimitPeriod `month`, `quarterly`, `annual`, `total`, empty or null.
+	LimitPeriod         *string `json:"limit_period,omitempty"`
+	MaxAvailableLimit   *int64  `json:"max_available_limit,omitempty"`
+	MaxPrepaidDuration  *int    `json:"max_prepaid_duration,omitempty"`
+	MaxRenewalDuration  *int    `json:"max_renewal_duration,omitempty"`
+	MaxValue            *int64  `json:"max_value,omitempty"`
+	MeasuredUnit        string  `json:"measured_unit,omitempty,omitzero"`
+	MinPrepaidDuration  *int    `json:"min_prepaid_duration,omitempty"`
+	MinRenewalDuration  *int    `json:"min_renewal_duration,omitempty"`
+	MinValue            *int64  `json:"min_value,omitempty"`
+	Name                string  `json:"name"`
+	PrepaidDurationStep *int    `json:"prepaid_duration_step,omitempty"`
+	RenewalDurationStep *int    `json:"renewal_duration_step,omitempty"`
+
+	// Type Internal name used in limits and usage reports; letters, digits and `_-/:`, at most 50.
+	Type string             `json:"type"`
+	UUID openapi_types.UUID `json:"uuid"`
+}
+
 // OfferingPluginOptions Plugin options of an offering. The options a site agent reads are typed;
 // any other option is kept in AdditionalProperties.
 type OfferingPluginOptions struct {
@@ -1436,6 +1512,18 @@ type OrderState string
 
 // OrderType defines model for OrderType.
 type OrderType string
+
+// PeriodicCommandResult What a site agent did with a resource_periodic_limits event.
+type PeriodicCommandResult struct {
+	CommandsExecuted []string                  `json:"commands_executed,omitempty,omitzero"`
+	ErrorMessage     string                    `json:"error_message,omitempty,omitzero"`
+	Mode             PeriodicCommandResultMode `json:"mode,omitempty,omitzero"`
+	ResourceUUID     openapi_types.UUID        `json:"resource_uuid"`
+	Success          bool                      `json:"success"`
+}
+
+// PeriodicCommandResultMode defines model for PeriodicCommandResult.Mode.
+type PeriodicCommandResultMode string
 
 // ProviderOffering defines model for ProviderOffering.
 type ProviderOffering struct {
@@ -1981,6 +2069,12 @@ type MarketplaceOrdersSetBackendIDJSONRequestBody = BackendIDRequest
 // MarketplaceOrdersSetStateErredJSONRequestBody defines body for MarketplaceOrdersSetStateErred for application/json ContentType.
 type MarketplaceOrdersSetStateErredJSONRequestBody = OrderErrorRequest
 
+// MarketplaceProviderOfferingsCreateOfferingComponentJSONRequestBody defines body for MarketplaceProviderOfferingsCreateOfferingComponent for application/json ContentType.
+type MarketplaceProviderOfferingsCreateOfferingComponentJSONRequestBody = OfferingComponentRequest
+
+// MarketplaceProviderOfferingsUpdateOfferingComponentJSONRequestBody defines body for MarketplaceProviderOfferingsUpdateOfferingComponent for application/json ContentType.
+type MarketplaceProviderOfferingsUpdateOfferingComponentJSONRequestBody = OfferingComponentUpdateRequest
+
 // MarketplaceProviderResourcesSetAsErredJSONRequestBody defines body for MarketplaceProviderResourcesSetAsErred for application/json ContentType.
 type MarketplaceProviderResourcesSetAsErredJSONRequestBody = ResourceErrorRequest
 
@@ -2028,6 +2122,9 @@ type MarketplaceSiteAgentServicesRegisterProcessorJSONRequestBody = AgentProcess
 
 // MarketplaceSiteAgentServicesSetStatisticsJSONRequestBody defines body for MarketplaceSiteAgentServicesSetStatistics for application/json ContentType.
 type MarketplaceSiteAgentServicesSetStatisticsJSONRequestBody = AgentStatisticsRequest
+
+// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultJSONRequestBody defines body for MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult for application/json ContentType.
+type MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultJSONRequestBody = PeriodicCommandResult
 
 // Getter for additional properties for OfferingPluginOptions. Returns the specified
 // element and whether it was found
@@ -2519,6 +2616,34 @@ type ClientInterface interface {
 	// Corresponds with GET /api/marketplace-provider-offerings/{uuid}/ (the `MarketplaceProviderOfferingsRetrieve` operationId).
 	MarketplaceProviderOfferingsRetrieve(ctx context.Context, uuid UUID, params *MarketplaceProviderOfferingsRetrieveParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// MarketplaceProviderOfferingsCreateOfferingComponentWithBody Add a component to the offering
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsCreateOfferingComponentWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceProviderOfferingsCreateOfferingComponent Add a component to the offering
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsCreateOfferingComponent(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsCreateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceProviderOfferingsUpdateOfferingComponentWithBody Change a component of the offering, named by its uuid in the body
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsUpdateOfferingComponentWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceProviderOfferingsUpdateOfferingComponent Change a component of the offering, named by its uuid in the body
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsUpdateOfferingComponent(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsUpdateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// MarketplaceProviderResourcesList Resources of the offerings the caller manages
 	//
 	// Corresponds with GET /api/marketplace-provider-resources/ (the `MarketplaceProviderResourcesList` operationId).
@@ -2830,6 +2955,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/marketplace-site-agent-services/{uuid}/set_statistics/ (the `MarketplaceSiteAgentServicesSetStatistics` operationId).
 	MarketplaceSiteAgentServicesSetStatistics(ctx context.Context, uuid UUID, body MarketplaceSiteAgentServicesSetStatisticsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBody Report how a periodic usage policy's settings were applied
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+	MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult Report how a periodic usage policy's settings were applied
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+	MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult(ctx context.Context, uuid UUID, body MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UsersMeRetrieve The authenticated user
 	//
@@ -3442,6 +3581,74 @@ func (c *Client) MarketplaceProviderOfferingsList(ctx context.Context, params *M
 // Corresponds with GET /api/marketplace-provider-offerings/{uuid}/ (the `MarketplaceProviderOfferingsRetrieve` operationId).
 func (c *Client) MarketplaceProviderOfferingsRetrieve(ctx context.Context, uuid UUID, params *MarketplaceProviderOfferingsRetrieveParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMarketplaceProviderOfferingsRetrieveRequest(c.Server, uuid, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceProviderOfferingsCreateOfferingComponentWithBody Add a component to the offering
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+func (c *Client) MarketplaceProviderOfferingsCreateOfferingComponentWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceProviderOfferingsCreateOfferingComponentRequestWithBody(c.Server, uuid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceProviderOfferingsCreateOfferingComponent Add a component to the offering
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+func (c *Client) MarketplaceProviderOfferingsCreateOfferingComponent(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsCreateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceProviderOfferingsCreateOfferingComponentRequest(c.Server, uuid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceProviderOfferingsUpdateOfferingComponentWithBody Change a component of the offering, named by its uuid in the body
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+func (c *Client) MarketplaceProviderOfferingsUpdateOfferingComponentWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceProviderOfferingsUpdateOfferingComponentRequestWithBody(c.Server, uuid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceProviderOfferingsUpdateOfferingComponent Change a component of the offering, named by its uuid in the body
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+func (c *Client) MarketplaceProviderOfferingsUpdateOfferingComponent(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsUpdateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceProviderOfferingsUpdateOfferingComponentRequest(c.Server, uuid, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4204,6 +4411,40 @@ func (c *Client) MarketplaceSiteAgentServicesSetStatisticsWithBody(ctx context.C
 // Corresponds with POST /api/marketplace-site-agent-services/{uuid}/set_statistics/ (the `MarketplaceSiteAgentServicesSetStatistics` operationId).
 func (c *Client) MarketplaceSiteAgentServicesSetStatistics(ctx context.Context, uuid UUID, body MarketplaceSiteAgentServicesSetStatisticsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMarketplaceSiteAgentServicesSetStatisticsRequest(c.Server, uuid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBody Report how a periodic usage policy's settings were applied
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+func (c *Client) MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultRequestWithBody(c.Server, uuid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult Report how a periodic usage policy's settings were applied
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+func (c *Client) MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult(ctx context.Context, uuid UUID, body MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultRequest(c.Server, uuid, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5991,6 +6232,100 @@ func NewMarketplaceProviderOfferingsRetrieveRequest(server string, uuid UUID, pa
 	return req, nil
 }
 
+// NewMarketplaceProviderOfferingsCreateOfferingComponentRequest calls the generic MarketplaceProviderOfferingsCreateOfferingComponent builder with application/json body
+func NewMarketplaceProviderOfferingsCreateOfferingComponentRequest(server string, uuid UUID, body MarketplaceProviderOfferingsCreateOfferingComponentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMarketplaceProviderOfferingsCreateOfferingComponentRequestWithBody(server, uuid, "application/json", bodyReader)
+}
+
+// NewMarketplaceProviderOfferingsCreateOfferingComponentRequestWithBody constructs an http.Request for the MarketplaceProviderOfferingsCreateOfferingComponent method, with any body, and a specified content type
+func NewMarketplaceProviderOfferingsCreateOfferingComponentRequestWithBody(server string, uuid UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/marketplace-provider-offerings/%s/create_offering_component/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewMarketplaceProviderOfferingsUpdateOfferingComponentRequest calls the generic MarketplaceProviderOfferingsUpdateOfferingComponent builder with application/json body
+func NewMarketplaceProviderOfferingsUpdateOfferingComponentRequest(server string, uuid UUID, body MarketplaceProviderOfferingsUpdateOfferingComponentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMarketplaceProviderOfferingsUpdateOfferingComponentRequestWithBody(server, uuid, "application/json", bodyReader)
+}
+
+// NewMarketplaceProviderOfferingsUpdateOfferingComponentRequestWithBody constructs an http.Request for the MarketplaceProviderOfferingsUpdateOfferingComponent method, with any body, and a specified content type
+func NewMarketplaceProviderOfferingsUpdateOfferingComponentRequestWithBody(server string, uuid UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/marketplace-provider-offerings/%s/update_offering_component/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewMarketplaceProviderResourcesListRequest constructs an http.Request for the MarketplaceProviderResourcesList method
 func NewMarketplaceProviderResourcesListRequest(server string, params *MarketplaceProviderResourcesListParams) (*http.Request, error) {
 	var err error
@@ -7491,6 +7826,53 @@ func NewMarketplaceSiteAgentServicesSetStatisticsRequestWithBody(server string, 
 	return req, nil
 }
 
+// NewMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultRequest calls the generic MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult builder with application/json body
+func NewMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultRequest(server string, uuid UUID, body MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultRequestWithBody(server, uuid, "application/json", bodyReader)
+}
+
+// NewMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultRequestWithBody constructs an http.Request for the MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult method, with any body, and a specified content type
+func NewMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultRequestWithBody(server string, uuid UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/marketplace-slurm-periodic-usage-policies/%s/report-command-result/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewUsersMeRetrieveRequest constructs an http.Request for the UsersMeRetrieve method
 func NewUsersMeRetrieveRequest(server string, params *UsersMeRetrieveParams) (*http.Request, error) {
 	var err error
@@ -7858,6 +8240,34 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/marketplace-provider-offerings/{uuid}/ (the `MarketplaceProviderOfferingsRetrieve` operationId).
 	MarketplaceProviderOfferingsRetrieveWithResponse(ctx context.Context, uuid UUID, params *MarketplaceProviderOfferingsRetrieveParams, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsRetrieveResponse, error)
 
+	// MarketplaceProviderOfferingsCreateOfferingComponentWithBodyWithResponse Add a component to the offering
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsCreateOfferingComponentWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsCreateOfferingComponentResponse, error)
+
+	// MarketplaceProviderOfferingsCreateOfferingComponentWithResponse Add a component to the offering
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsCreateOfferingComponentWithResponse(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsCreateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsCreateOfferingComponentResponse, error)
+
+	// MarketplaceProviderOfferingsUpdateOfferingComponentWithBodyWithResponse Change a component of the offering, named by its uuid in the body
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsUpdateOfferingComponentWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsUpdateOfferingComponentResponse, error)
+
+	// MarketplaceProviderOfferingsUpdateOfferingComponentWithResponse Change a component of the offering, named by its uuid in the body
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsUpdateOfferingComponentWithResponse(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsUpdateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsUpdateOfferingComponentResponse, error)
+
 	// MarketplaceProviderResourcesListWithResponse Resources of the offerings the caller manages
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -8195,6 +8605,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/marketplace-site-agent-services/{uuid}/set_statistics/ (the `MarketplaceSiteAgentServicesSetStatistics` operationId).
 	MarketplaceSiteAgentServicesSetStatisticsWithResponse(ctx context.Context, uuid UUID, body MarketplaceSiteAgentServicesSetStatisticsJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceSiteAgentServicesSetStatisticsResponse, error)
+
+	// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBodyWithResponse Report how a periodic usage policy's settings were applied
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+	MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse, error)
+
+	// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithResponse Report how a periodic usage policy's settings were applied
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+	MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithResponse(ctx context.Context, uuid UUID, body MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse, error)
 
 	// UsersMeRetrieveWithResponse The authenticated user
 	//
@@ -10451,6 +10875,158 @@ func (r MarketplaceProviderOfferingsRetrieveResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r MarketplaceProviderOfferingsRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// MarketplaceProviderOfferingsCreateOfferingComponentResponse429Headers the declared response headers of an HTTP 429 response for MarketplaceProviderOfferingsCreateOfferingComponent
+type MarketplaceProviderOfferingsCreateOfferingComponentResponse429Headers struct {
+	RetryAfter int
+}
+
+type MarketplaceProviderOfferingsCreateOfferingComponentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarketplaceProviderOfferingsCreateOfferingComponentResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// MarketplaceProviderOfferingsUpdateOfferingComponentResponse429Headers the declared response headers of an HTTP 429 response for MarketplaceProviderOfferingsUpdateOfferingComponent
+type MarketplaceProviderOfferingsUpdateOfferingComponentResponse429Headers struct {
+	RetryAfter int
+}
+
+type MarketplaceProviderOfferingsUpdateOfferingComponentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarketplaceProviderOfferingsUpdateOfferingComponentResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12909,6 +13485,82 @@ func (r MarketplaceSiteAgentServicesSetStatisticsResponse) ContentType() string 
 	return ""
 }
 
+// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse429Headers the declared response headers of an HTTP 429 response for MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult
+type MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse429Headers struct {
+	RetryAfter int
+}
+
+type MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // UsersMeRetrieveResponse429Headers the declared response headers of an HTTP 429 response for UsersMeRetrieve
 type UsersMeRetrieveResponse429Headers struct {
 	RetryAfter int
@@ -13466,6 +14118,58 @@ func (c *ClientWithResponses) MarketplaceProviderOfferingsRetrieveWithResponse(c
 		return nil, err
 	}
 	return ParseMarketplaceProviderOfferingsRetrieveResponse(rsp)
+}
+
+// MarketplaceProviderOfferingsCreateOfferingComponentWithBodyWithResponse Add a component to the offering
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+func (c *ClientWithResponses) MarketplaceProviderOfferingsCreateOfferingComponentWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsCreateOfferingComponentResponse, error) {
+	rsp, err := c.MarketplaceProviderOfferingsCreateOfferingComponentWithBody(ctx, uuid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceProviderOfferingsCreateOfferingComponentResponse(rsp)
+}
+
+// MarketplaceProviderOfferingsCreateOfferingComponentWithResponse Add a component to the offering
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+func (c *ClientWithResponses) MarketplaceProviderOfferingsCreateOfferingComponentWithResponse(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsCreateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsCreateOfferingComponentResponse, error) {
+	rsp, err := c.MarketplaceProviderOfferingsCreateOfferingComponent(ctx, uuid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceProviderOfferingsCreateOfferingComponentResponse(rsp)
+}
+
+// MarketplaceProviderOfferingsUpdateOfferingComponentWithBodyWithResponse Change a component of the offering, named by its uuid in the body
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+func (c *ClientWithResponses) MarketplaceProviderOfferingsUpdateOfferingComponentWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsUpdateOfferingComponentResponse, error) {
+	rsp, err := c.MarketplaceProviderOfferingsUpdateOfferingComponentWithBody(ctx, uuid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceProviderOfferingsUpdateOfferingComponentResponse(rsp)
+}
+
+// MarketplaceProviderOfferingsUpdateOfferingComponentWithResponse Change a component of the offering, named by its uuid in the body
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+func (c *ClientWithResponses) MarketplaceProviderOfferingsUpdateOfferingComponentWithResponse(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsUpdateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsUpdateOfferingComponentResponse, error) {
+	rsp, err := c.MarketplaceProviderOfferingsUpdateOfferingComponent(ctx, uuid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceProviderOfferingsUpdateOfferingComponentResponse(rsp)
 }
 
 // MarketplaceProviderResourcesListWithResponse Resources of the offerings the caller manages
@@ -14074,6 +14778,32 @@ func (c *ClientWithResponses) MarketplaceSiteAgentServicesSetStatisticsWithRespo
 		return nil, err
 	}
 	return ParseMarketplaceSiteAgentServicesSetStatisticsResponse(rsp)
+}
+
+// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBodyWithResponse Report how a periodic usage policy's settings were applied
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+func (c *ClientWithResponses) MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse, error) {
+	rsp, err := c.MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBody(ctx, uuid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse(rsp)
+}
+
+// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithResponse Report how a periodic usage policy's settings were applied
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+func (c *ClientWithResponses) MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithResponse(ctx context.Context, uuid UUID, body MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse, error) {
+	rsp, err := c.MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult(ctx, uuid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse(rsp)
 }
 
 // UsersMeRetrieveWithResponse The authenticated user
@@ -16158,6 +16888,146 @@ func ParseMarketplaceProviderOfferingsRetrieveResponse(rsp *http.Response) (*Mar
 	switch {
 	case rsp.StatusCode == 429:
 		var headers MarketplaceProviderOfferingsRetrieveResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMarketplaceProviderOfferingsCreateOfferingComponentResponse parses an HTTP response from a MarketplaceProviderOfferingsCreateOfferingComponentWithResponse call
+func ParseMarketplaceProviderOfferingsCreateOfferingComponentResponse(rsp *http.Response) (*MarketplaceProviderOfferingsCreateOfferingComponentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarketplaceProviderOfferingsCreateOfferingComponentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers MarketplaceProviderOfferingsCreateOfferingComponentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMarketplaceProviderOfferingsUpdateOfferingComponentResponse parses an HTTP response from a MarketplaceProviderOfferingsUpdateOfferingComponentWithResponse call
+func ParseMarketplaceProviderOfferingsUpdateOfferingComponentResponse(rsp *http.Response) (*MarketplaceProviderOfferingsUpdateOfferingComponentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarketplaceProviderOfferingsUpdateOfferingComponentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers MarketplaceProviderOfferingsUpdateOfferingComponentResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -18388,6 +19258,76 @@ func ParseMarketplaceSiteAgentServicesSetStatisticsResponse(rsp *http.Response) 
 	switch {
 	case rsp.StatusCode == 429:
 		var headers MarketplaceSiteAgentServicesSetStatisticsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse parses an HTTP response from a MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithResponse call
+func ParseMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse(rsp *http.Response) (*MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

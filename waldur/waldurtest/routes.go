@@ -15,6 +15,8 @@ func (s *Server) buildRoutes() {
 
 		{"GET", "/api/marketplace-provider-offerings/", "marketplace_provider_offerings_list", s.listOfferings},
 		{"GET", "/api/marketplace-provider-offerings/{uuid}/", "marketplace_provider_offerings_retrieve", s.getOffering},
+		{"POST", "/api/marketplace-provider-offerings/{uuid}/create_offering_component/", "marketplace_provider_offerings_create_offering_component", s.createOfferingComponent},
+		{"POST", "/api/marketplace-provider-offerings/{uuid}/update_offering_component/", "marketplace_provider_offerings_update_offering_component", s.updateOfferingComponent},
 
 		{"GET", "/api/marketplace-orders/", "marketplace_orders_list", s.listOrders},
 		{"HEAD", "/api/marketplace-orders/", "marketplace_orders_count", s.listOrders},
@@ -56,6 +58,8 @@ func (s *Server) buildRoutes() {
 		{"POST", "/api/marketplace-site-agent-logs/", "marketplace_site_agent_logs_create", s.createLogs},
 		{"POST", "/api/event-subscriptions/{uuid}/create_queue/", "event_subscriptions_create_queue", s.createQueue},
 		{"DELETE", "/api/event-subscriptions/{uuid}/", "event_subscriptions_destroy", s.deleteSubscription},
+
+		{"POST", "/api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/", "marketplace_slurm_periodic_usage_policies_report_command_result", s.reportCommandResult},
 
 		{"GET", "/api/marketplace-component-usages/", "marketplace_component_usages_list", s.listUsages},
 		{"POST", "/api/marketplace-component-usages/set_usage/", "marketplace_component_usages_set_usage", s.setUsage},

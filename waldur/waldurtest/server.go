@@ -46,7 +46,9 @@ type Server struct {
 	faultN    map[string]uint64
 	failNext  map[string][]int
 	events    []Event
-	eventSeq  uint64
+	// periodicResults are the report-command-result calls.
+	periodicResults []PeriodicResult
+	eventSeq        uint64
 }
 
 // Option configures a Server.
