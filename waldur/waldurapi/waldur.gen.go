@@ -1375,10 +1375,11 @@ type OrderApproveRequest struct {
 	Attributes map[string]interface{} `json:"attributes,omitempty,omitzero"`
 }
 
-// OrderErrorRequest defines model for OrderErrorRequest.
+// OrderErrorRequest Waldur reads both keys from the validated data, so both are always
+// sent; empty strings are allowed.
 type OrderErrorRequest struct {
-	ErrorMessage   string `json:"error_message,omitempty,omitzero"`
-	ErrorTraceback string `json:"error_traceback,omitempty,omitzero"`
+	ErrorMessage   string `json:"error_message"`
+	ErrorTraceback string `json:"error_traceback"`
 }
 
 // OrderField defines model for OrderField.
