@@ -46,6 +46,7 @@ type Agent struct {
 	workPruned time.Time              // when idle work keys were last forgotten
 	attempts   map[waldur.UUID]int    // order → processor calls in this process
 	timers     map[string]*time.Timer // work key → scheduled retry
+	refusals   refusals               // orders Waldur refused for their offering type
 	due        []scheduled            // scheduled work whose time has come
 	dueCh      chan struct{}          // wakes Run's loop when due grows
 }
@@ -265,4 +266,8 @@ func (a *Agent) connect(ctx context.Context) error {
 
 func (a *Agent) noteError(err error) {
 	a.counters.setError(a.cfg.Now(), err)
+	var pe *userPanic
+	if errors.As(err, &pe) && pe.logged.CompareAndSwap(false, true) {
+		a.log.Error("siteagent: processor panicked", "log_id", pe.id, "panic", fmt.Sprint(pe.value), "stack", string(pe.stack))
+	}
 }

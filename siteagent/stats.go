@@ -26,6 +26,7 @@ type Stats struct {
 	OrdersErred    int64 `json:"orders_erred"`
 	OrdersRetried  int64 `json:"orders_retried"` // transient failures scheduled for retry
 	OrdersStuck    int64 `json:"orders_stuck"`   // executing longer than StuckOrderAge at the last pass
+	OrdersRefused  int64 `json:"orders_refused"` // transitions Waldur refused for the offering's type (405), not retried
 	InFlight       int64 `json:"in_flight"`      // work running now
 
 	MembersAdded     int64 `json:"members_added"`     // members given access to backend resources
@@ -51,6 +52,7 @@ type Stats struct {
 	ResourceLimitsSet    int64 `json:"resource_limits_set"`   // set_limits calls
 	ResourceMetadataSet  int64 `json:"resource_metadata_set"` // set_backend_metadata calls
 	ResourceStatusFailed int64 `json:"resource_status_failed"`
+	ResourcesSynced      int64 `json:"resources_synced"` // refresh_last_sync calls
 
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
@@ -61,6 +63,7 @@ type counters struct {
 	eventsReceived, eventsProcessed, eventsFailed, eventsMalformed, eventsUnknown, eventsDuplicate atomic.Int64
 
 	ordersApproved, ordersRejected, ordersDone, ordersErred, ordersRetried, ordersStuck atomic.Int64
+	ordersRefused                                                                       atomic.Int64
 	inFlight                                                                            atomic.Int64
 
 	membersAdded, membersRemoved, membershipFailed                                      atomic.Int64
@@ -69,6 +72,7 @@ type counters struct {
 	usageMonthChanged, usageFailed, lastUsageReport                                     atomic.Int64
 	resourcesPaused, resourcesDownscaled, resourcesRestored                             atomic.Int64
 	resourceLimitsSet, resourceMetadataSet, resourceStatusFailed                        atomic.Int64
+	resourcesSynced                                                                     atomic.Int64
 
 	lastReconcile, lastHeartbeat atomic.Int64 // unix nanoseconds
 
@@ -101,6 +105,7 @@ func (c *counters) snapshot(started time.Time) Stats {
 		OrdersErred:     c.ordersErred.Load(),
 		OrdersRetried:   c.ordersRetried.Load(),
 		OrdersStuck:     c.ordersStuck.Load(),
+		OrdersRefused:   c.ordersRefused.Load(),
 		InFlight:        c.inFlight.Load(),
 
 		MembersAdded:         c.membersAdded.Load(),
@@ -123,6 +128,7 @@ func (c *counters) snapshot(started time.Time) Stats {
 		ResourceLimitsSet:    c.resourceLimitsSet.Load(),
 		ResourceMetadataSet:  c.resourceMetadataSet.Load(),
 		ResourceStatusFailed: c.resourceStatusFailed.Load(),
+		ResourcesSynced:      c.resourcesSynced.Load(),
 	}
 	c.mu.Lock()
 	s.LastError, s.LastErrorAt = c.lastError, c.lastErrorAt

@@ -167,7 +167,7 @@ func TestUsageSecondRunWritesNothing(t *testing.T) {
 		dates[b["date"].(string)] = true
 		assert.Len(t, b["usages"], 2)
 	}
-	assert.Equal(t, map[string]bool{"2026-07-01T00:00:00Z": true, "2026-08-01T00:00:00Z": true}, dates)
+	assert.Equal(t, map[string]bool{"2026-07-01T12:00:00Z": true, "2026-08-01T12:00:00Z": true}, dates)
 	uu := f.s.UserUsages()
 	must.Len(t, uu, 8)
 	for _, u := range uu {
@@ -309,7 +309,9 @@ func TestUsageOnlyForTheOfferingsComponents(t *testing.T) {
 	assert.Empty(t, f.s.UserUsages())
 }
 
-func TestUsageDateIsTheFirstInstantInTheTimeZone(t *testing.T) {
+// The months begin in Config.TimeZone; the date sent is noon UTC on the 1st,
+// inside the month in every server time zone.
+func TestUsageDateIsNoonUTCOnTheFirst(t *testing.T) {
 	f := newUsageFixture(t, mid)
 	f.s.AddResource(waldurtest.ResourceSpec{Offering: f.offering, Name: "a"})
 	m := &meter{fn: func(_ *waldur.Resource, p Period) (Usage, error) {
@@ -329,7 +331,7 @@ func TestUsageDateIsTheFirstInstantInTheTimeZone(t *testing.T) {
 			assert.Equal(t, "2026-08-01", c.Query.Get("billing_period"))
 		}
 	}
-	assert.Equal(t, []string{"2026-08-01T00:00:00+03:00"}, dates)
+	assert.Equal(t, []string{"2026-08-01T12:00:00Z"}, dates)
 }
 
 func TestUsageOfAPastMonthRefusedByWaldurIsNotResent(t *testing.T) {

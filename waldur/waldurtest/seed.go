@@ -135,6 +135,9 @@ type ResourceSpec struct {
 	Paused               bool
 	Downscaled           bool
 	RestrictMemberAccess bool
+	// LastSync is when the resource was last synced (refresh_last_sync);
+	// default now.
+	LastSync time.Time
 }
 
 // OfferingUserSpec describes a user's account on an offering.
@@ -427,6 +430,9 @@ func (s *Server) addResourceLocked(spec ResourceSpec) *resource {
 		BackendMetadata: cloneMap(spec.BackendMetadata), EndDate: timePtr(spec.EndDate), Paused: spec.Paused,
 		Downscaled: spec.Downscaled, RestrictMemberAccess: spec.RestrictMemberAccess,
 		Created: now, Modified: now, LastSync: now,
+	}
+	if !spec.LastSync.IsZero() {
+		r.LastSync = spec.LastSync
 	}
 	r.Slug = r.Name
 	s.st.resources.add(r.UUID, r)
