@@ -30,7 +30,7 @@ func TestRESTCallsPerOrderType(t *testing.T) {
 			name: "Create from pending-provider",
 			spec: func(f *fixture) waldurtest.OrderSpec { return waldurtest.OrderSpec{Offering: f.offering} },
 			hint: waldur.OrderStatePendingProvider, result: siteagent.Result{BackendID: "vol-1"},
-			calls: []string{"marketplace_orders_retrieve", "marketplace_orders_approve_by_provider", "marketplace_orders_retrieve",
+			calls: []string{"marketplace_orders_retrieve", "marketplace_orders_approve_by_provider",
 				"marketplace_provider_resources_set_backend_id", "marketplace_orders_set_state_done"},
 		},
 		{
@@ -39,7 +39,7 @@ func TestRESTCallsPerOrderType(t *testing.T) {
 			hint: waldur.OrderStatePendingProvider,
 			result: siteagent.Result{BackendID: "vol-1", BackendMetadata: map[string]any{"pool": "a"},
 				Endpoints: []siteagent.Endpoint{{Name: "NFS", URL: "nfs://x"}}},
-			calls: []string{"marketplace_orders_retrieve", "marketplace_orders_approve_by_provider", "marketplace_orders_retrieve",
+			calls: []string{"marketplace_orders_retrieve", "marketplace_orders_approve_by_provider",
 				"marketplace_provider_resources_set_backend_id", "marketplace_provider_resources_set_backend_metadata",
 				"marketplace_provider_resources_set_endpoints", "marketplace_orders_set_state_done"},
 		},
@@ -58,7 +58,7 @@ func TestRESTCallsPerOrderType(t *testing.T) {
 				return waldurtest.OrderSpec{Offering: f.offering, Type: "Update", Limits: map[string]int64{"storage": 5}}
 			},
 			hint: waldur.OrderStatePendingProvider,
-			calls: []string{"marketplace_orders_retrieve", "marketplace_orders_approve_by_provider", "marketplace_orders_retrieve",
+			calls: []string{"marketplace_orders_retrieve", "marketplace_orders_approve_by_provider",
 				"marketplace_provider_resources_retrieve", "marketplace_orders_set_state_done"},
 		},
 		{
@@ -67,7 +67,7 @@ func TestRESTCallsPerOrderType(t *testing.T) {
 				return waldurtest.OrderSpec{Offering: f.offering, Type: "Terminate"}
 			},
 			hint: waldur.OrderStatePendingProvider,
-			calls: []string{"marketplace_orders_retrieve", "marketplace_orders_approve_by_provider", "marketplace_orders_retrieve",
+			calls: []string{"marketplace_orders_retrieve", "marketplace_orders_approve_by_provider",
 				"marketplace_provider_resources_retrieve", "marketplace_orders_set_state_done"},
 		},
 		{
@@ -77,6 +77,15 @@ func TestRESTCallsPerOrderType(t *testing.T) {
 			},
 			hint:  waldur.OrderStatePendingProvider,
 			calls: []string{"marketplace_orders_retrieve", "marketplace_orders_approve_by_provider", "marketplace_orders_retrieve"},
+		},
+		{
+			name: "Create with a start date that has come",
+			spec: func(f *fixture) waldurtest.OrderSpec {
+				return waldurtest.OrderSpec{Offering: f.offering, StartDate: time.Now().Add(-time.Hour)}
+			},
+			hint: waldur.OrderStatePendingProvider, result: siteagent.Result{BackendID: "vol-1"},
+			calls: []string{"marketplace_orders_retrieve", "marketplace_orders_approve_by_provider", "marketplace_orders_retrieve",
+				"marketplace_provider_resources_set_backend_id", "marketplace_orders_set_state_done"},
 		},
 		{
 			name: "event about a finished order",
@@ -144,9 +153,8 @@ func TestRESTCallsForABatchOfCreateOrdersByPolling(t *testing.T) {
 	cfg.ReconcileInterval = time.Hour
 	start(t, cfg)
 	waitOrders(t, f.s, ids, waldur.OrderStateDone)
-	// Listed orders are processed as listed: approve, the state read after
-	// approval (?field=state), set_backend_id, done.
+	// Listed orders are processed as listed: approve, set_backend_id, done.
 	assert.Equal(t, 25, f.s.CallCount("marketplace_orders_approve_by_provider"))
 	assert.Equal(t, 25, f.s.CallCount("marketplace_orders_set_state_done"))
-	assert.Equal(t, 25, f.s.CallCount("marketplace_orders_retrieve"), "only the state read after approval")
+	assert.Equal(t, 0, f.s.CallCount("marketplace_orders_retrieve"), "no per-order read after a list")
 }

@@ -92,8 +92,10 @@ type Config struct {
 	// counted as stuck in Stats, and retried regardless of backoff. Default 30m.
 	StuckOrderAge time.Duration
 
-	// ErrorTraceback sends a traceback (the panic stack, or the error chain)
-	// with set_state_erred. Default false: only the message.
+	// ErrorTraceback sends the error chain as the traceback of
+	// set_state_erred (at most MaxErrorTraceback bytes). Default false: an
+	// empty traceback. A panic's stack is never sent; it goes to the log
+	// under the log id Waldur shows.
 	ErrorTraceback bool
 
 	// Orders processes marketplace orders. At least one of Orders,

@@ -173,15 +173,19 @@ func (a *Agent) decide(ctx context.Context, off *offering, o *waldur.Order) (*wa
 		}
 		a.counters.ordersApproved.Add(1)
 		a.log.Info("siteagent: order approved", "order", o.UUID, "type", o.Type)
-		// Approval does not always execute: an order with a start date in
-		// the future goes to pending-start-date. Only the state is read
-		// again; the rest of the order is as listed.
-		fresh, err := a.client.Orders.Get(ctx, o.UUID, "state")
-		if err != nil {
-			return nil, true, fmt.Errorf("siteagent: re-read order %s after approval: %w", o.UUID, err)
-		}
 		next := *o
-		next.State = fresh.State
+		next.State = waldur.OrderStateExecuting
+		if o.StartDate != nil {
+			// Approval does not always execute: Waldur moves an order whose
+			// start date is still to come to pending-start-date. Only the
+			// state is read again (?field=state); orders without a start
+			// date, which Waldur always executes, cost no read.
+			fresh, err := a.client.Orders.Get(ctx, o.UUID, "state")
+			if err != nil {
+				return nil, true, fmt.Errorf("siteagent: re-read order %s after approval: %w", o.UUID, err)
+			}
+			next.State = fresh.State
+		}
 		return &next, false, nil
 	}
 }

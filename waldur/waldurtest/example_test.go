@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
+	"time"
 
 	"github.com/gsv-platform/waldur-agent-go/waldur"
 	"github.com/gsv-platform/waldur-agent-go/waldur/waldurtest"
@@ -115,4 +117,51 @@ func ExampleWithEventSink() {
 	// Output:
 	// 1 order pending-consumer
 	// 2 order pending-provider
+}
+
+// An order with a start date waits in pending-start-date after approval, and
+// executes once StartDueOrders finds its date has come.
+func ExampleServer_StartDueOrders() {
+	var clock atomic.Int64 // the server's time, in Unix seconds
+	clock.Store(time.Date(2026, 8, 10, 9, 0, 0, 0, time.UTC).Unix())
+	s := waldurtest.New(waldurtest.WithClock(func() time.Time { return time.Unix(clock.Load(), 0).UTC() }))
+	defer s.Close()
+	offering := s.AddOffering(waldurtest.OfferingSpec{})
+	order := s.AddOrder(waldurtest.OrderSpec{Offering: offering, StartDate: time.Date(2026, 8, 12, 0, 0, 0, 0, time.UTC)})
+
+	ctx := context.Background()
+	c := s.Client()
+	if err := c.Orders.Approve(ctx, order); err != nil {
+		fmt.Println("approve:", err)
+	}
+	o, _ := c.Orders.Get(ctx, order, "state")
+	fmt.Println(o.State, len(s.StartDueOrders()))
+
+	clock.Add(72 * 3600)
+	fmt.Println(len(s.StartDueOrders()))
+	o, _ = c.Orders.Get(ctx, order, "state")
+	fmt.Println(o.State)
+	// Output:
+	// pending-start-date 0
+	// 1
+	// executing
+}
+
+// Waldur's resync pushes the resource event for resources whose last_sync
+// is over an hour old until the agent calls refresh_last_sync.
+func ExampleServer_SyncStaleResources() {
+	s := waldurtest.New()
+	defer s.Close()
+	offering := s.AddOffering(waldurtest.OfferingSpec{})
+	stale := s.AddResource(waldurtest.ResourceSpec{Offering: offering, LastSync: time.Now().Add(-2 * time.Hour)})
+	s.AddResource(waldurtest.ResourceSpec{Offering: offering})
+
+	fmt.Println(len(s.SyncStaleResources()))
+	if err := s.Client().Resources.RefreshLastSync(context.Background(), stale); err != nil {
+		fmt.Println("refresh:", err)
+	}
+	fmt.Println(len(s.SyncStaleResources()))
+	// Output:
+	// 1
+	// 0
 }
