@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -117,28 +116,10 @@ func TestNoOfferingTypeWarningForSlurm(t *testing.T) {
 	assert.Empty(t, logs.records(t, "offering type"))
 }
 
-// clock is a settable clock for the fake server.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // An approved order with a future start date is pending-start-date, not
 // executing: the agent leaves it until Waldur moves it on.
 func TestApprovedOrderWaitingForItsStartDateIsNotProcessed(t *testing.T) {
-	clk := &clock{now: time.Now()}
+	clk := waldurtest.NewClock(time.Now())
 	s := waldurtest.NewServer(t, waldurtest.WithClock(clk.Now))
 	off := s.AddOffering(waldurtest.OfferingSpec{})
 	id := s.AddOrder(waldurtest.OrderSpec{Offering: off, StartDate: clk.Now().Add(24 * time.Hour)})

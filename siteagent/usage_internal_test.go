@@ -20,24 +20,6 @@ import (
 // These tests drive the usage capability's pass directly, so that "a second
 // run" is exactly one more pass.
 
-// clock is an injectable clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
-
 // meter is a UsageReporter that answers from a function and records the
 // periods it was asked for.
 type meter struct {
@@ -68,12 +50,12 @@ func (decreasingMeter) UsageMayDecrease() bool { return true }
 type usageFixture struct {
 	s        *waldurtest.Server
 	offering waldur.UUID
-	clock    *clock
+	clock    *waldurtest.Clock
 }
 
 func newUsageFixture(t testing.TB, now time.Time, opts ...waldurtest.Option) *usageFixture {
 	t.Helper()
-	c := &clock{now: now}
+	c := waldurtest.NewClock(now)
 	s := waldurtest.NewServer(t, append([]waldurtest.Option{waldurtest.WithClock(c.Now)}, opts...)...)
 	off := s.AddOffering(waldurtest.OfferingSpec{Components: []waldurtest.ComponentSpec{
 		{Type: "cpu", BillingType: "usage"}, {Type: "ram", BillingType: "usage"}, {Type: "storage", BillingType: "limit"},
@@ -282,7 +264,7 @@ func TestUsageAcrossAMonthBoundary(t *testing.T) {
 		if first {
 			// Collecting takes a while: midnight passes meanwhile.
 			first = false
-			f.clock.set(time.Date(2026, 9, 1, 0, 0, 3, 0, time.UTC))
+			f.clock.Set(time.Date(2026, 9, 1, 0, 0, 3, 0, time.UTC))
 		}
 		return Usage{Totals: map[string]float64{"cpu": float64(p.Start.Month())}}, nil
 	}}

@@ -3,7 +3,6 @@ package waldurtest_test
 import (
 	"net/http"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -91,28 +90,10 @@ func TestSetStateErredNeedsMessageAndTraceback(t *testing.T) {
 	assert.Equal(t, "disk full", got.ErrorMessage)
 }
 
-// clock is a settable clock for the server.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // An order with a start date in the future waits in pending-start-date after
 // approval, until Waldur's task moves it to executing.
 func TestApproveWaitsForStartDate(t *testing.T) {
-	clk := &clock{now: time.Date(2026, 8, 10, 9, 0, 0, 0, time.UTC)}
+	clk := waldurtest.NewClock(time.Date(2026, 8, 10, 9, 0, 0, 0, time.UTC))
 	s := waldurtest.NewServer(t, waldurtest.WithClock(clk.Now))
 	off := s.AddOffering(waldurtest.OfferingSpec{})
 	later := s.AddOrder(waldurtest.OrderSpec{Offering: off, StartDate: time.Date(2026, 8, 12, 0, 0, 0, 0, time.UTC)})
@@ -165,7 +146,7 @@ func TestUsageBillingPeriodInServerTimeZone(t *testing.T) {
 
 // Waldur's resync re-pushes stale resources until the agent refreshes them.
 func TestSyncStaleResourcesUntilRefreshed(t *testing.T) {
-	clk := &clock{now: time.Date(2026, 8, 10, 9, 0, 0, 0, time.UTC)}
+	clk := waldurtest.NewClock(time.Date(2026, 8, 10, 9, 0, 0, 0, time.UTC))
 	s := waldurtest.NewServer(t, waldurtest.WithClock(clk.Now))
 	off := s.AddOffering(waldurtest.OfferingSpec{})
 	a := s.AddResource(waldurtest.ResourceSpec{Offering: off})

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/gsv-platform/waldur-agent-go/waldur"
@@ -122,9 +121,8 @@ func ExampleWithEventSink() {
 // An order with a start date waits in pending-start-date after approval, and
 // executes once StartDueOrders finds its date has come.
 func ExampleServer_StartDueOrders() {
-	var clock atomic.Int64 // the server's time, in Unix seconds
-	clock.Store(time.Date(2026, 8, 10, 9, 0, 0, 0, time.UTC).Unix())
-	s := waldurtest.New(waldurtest.WithClock(func() time.Time { return time.Unix(clock.Load(), 0).UTC() }))
+	clock := waldurtest.NewClock(time.Date(2026, 8, 10, 9, 0, 0, 0, time.UTC))
+	s := waldurtest.New(waldurtest.WithClock(clock.Now))
 	defer s.Close()
 	offering := s.AddOffering(waldurtest.OfferingSpec{})
 	order := s.AddOrder(waldurtest.OrderSpec{Offering: offering, StartDate: time.Date(2026, 8, 12, 0, 0, 0, 0, time.UTC)})
@@ -137,7 +135,7 @@ func ExampleServer_StartDueOrders() {
 	o, _ := c.Orders.Get(ctx, order, "state")
 	fmt.Println(o.State, len(s.StartDueOrders()))
 
-	clock.Add(72 * 3600)
+	clock.Add(72 * time.Hour)
 	fmt.Println(len(s.StartDueOrders()))
 	o, _ = c.Orders.Get(ctx, order, "state")
 	fmt.Println(o.State)
