@@ -200,6 +200,7 @@ func TestPanicsAndLongErrorsReachWaldurBounded(t *testing.T) {
 	assert.Equal(t, "secret=hunter2", panics[0]["panic"])
 	assert.Contains(t, panics[0]["stack"], "dialect_test.go", "the log has the stack")
 	assert.NotContains(t, a.Stats().LastError, "hunter2", "Stats go to Waldur with set_statistics")
+	assert.LessOrEqual(t, len(a.Stats().LastError), siteagent.MaxErrorMessage)
 
 	o, _ = f.s.Order(long)
 	assert.LessOrEqual(t, len(o.ErrorMessage), siteagent.MaxErrorMessage)

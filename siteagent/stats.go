@@ -83,7 +83,7 @@ type counters struct {
 
 func (c *counters) setError(now time.Time, err error) {
 	c.mu.Lock()
-	c.lastError = err.Error()
+	c.lastError = clip(err.Error(), MaxErrorMessage) // goes to Waldur with set_statistics
 	c.lastErrorAt = now
 	c.mu.Unlock()
 }
