@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -299,4 +300,31 @@ func TestOfferingUserEventWithIntegerState(t *testing.T) {
 	s.ResetCalls()
 	require.NoError(t, <-src.send(e))
 	assert.Zero(t, s.CallCount("marketplace_offering_users_retrieve"), "the event's state suffices")
+}
+
+// Usage lands in the agent's month when Waldur runs in another time zone:
+// Waldur files it under the month of the date in its own zone, and the first
+// instant of the month in UTC is still the previous month in New York.
+func TestUsageLandsInTheMonthWhateverWaldursTimeZone(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	s := waldurtest.NewServer(t, waldurtest.WithTimeZone(ny))
+	off := s.AddOffering(waldurtest.OfferingSpec{Components: []waldurtest.ComponentSpec{{Type: "cpu"}}})
+	s.AddResource(waldurtest.ResourceSpec{Offering: off})
+	var month time.Time
+	var mu sync.Mutex
+	cfg := siteagenttest.Config(s, off)
+	cfg.UsagePeriods = 1
+	cfg.Usage = siteagent.UsageReporterFunc(func(_ context.Context, _ *waldur.Resource, p siteagent.Period) (siteagent.Usage, error) {
+		mu.Lock()
+		month = p.Start
+		mu.Unlock()
+		return siteagent.Usage{Totals: map[string]float64{"cpu": 7}}, nil
+	})
+	start(t, cfg)
+	waitFor(t, s, func() bool { return len(s.ComponentUsages()) == 1 })
+	u := s.ComponentUsages()[0]
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, month.Format("2006-01-02"), u.BillingPeriod.String(), "Waldur's month is the agent's")
 }
