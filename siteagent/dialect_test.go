@@ -328,3 +328,16 @@ func TestUsageLandsInTheMonthWhateverWaldursTimeZone(t *testing.T) {
 	defer mu.Unlock()
 	assert.Equal(t, month.Format("2006-01-02"), u.BillingPeriod.String(), "Waldur's month is the agent's")
 }
+
+func TestDecodeOfferingUserState(t *testing.T) {
+	for _, tc := range []struct{ state, want string }{
+		{`1`, "Requested"}, {`5`, "OK"}, {`9`, "Error creating"}, {`10`, "Error deleting"},
+		{`"OK"`, "OK"}, {`"Creating"`, "Creating"},
+		{`0`, ""}, {`11`, ""}, {`5.0`, ""}, {`null`, ""}, {`true`, ""},
+	} {
+		body := `{"object_type":"offering_user","offering_user_uuid":"5d0f0a8c2a7e4b51a1f3c6d7e8f90a12","action":"username_set","state":` + tc.state + `}`
+		e, err := siteagent.DecodeEvent([]byte(body), "")
+		require.NoError(t, err, tc.state)
+		assert.Equal(t, tc.want, e.Payload.(*siteagent.OfferingUserEvent).State, "state %s", tc.state)
+	}
+}
