@@ -28,7 +28,7 @@ type fixture struct {
 	offering waldur.UUID
 }
 
-func newFixture(t *testing.T, opts ...waldurtest.Option) *fixture {
+func newFixture(t testing.TB, opts ...waldurtest.Option) *fixture {
 	t.Helper()
 	s := waldurtest.NewServer(t, opts...)
 	off := s.AddOffering(waldurtest.OfferingSpec{

@@ -43,11 +43,22 @@ type Config struct {
 	// WaldurURL is the Waldur API's base URL, e.g. https://waldur.example.com.
 	// Required unless Client is set.
 	WaldurURL string
-	// Token authenticates the agent: a DRF token (sent as "Token <key>") or a
-	// personal access token starting with "w_" (sent as "Bearer <token>").
-	// Required unless Client is set. It is also the password of the agent's
-	// RabbitMQ user, so event delivery needs it even with Client.
+	// Token authenticates the agent: a DRF token (sent as "Token <key>"), a
+	// personal access token starting with "w_" or an OIDC access token (both
+	// sent as "Bearer <token>"); TokenKind says which. Required unless Client
+	// is set. It is also the password of the agent's RabbitMQ user, so event
+	// delivery needs it even with Client.
 	Token string
+	// TokenKind says what Token is. Default waldur.TokenAuto: "w_..." is a
+	// personal access token, anything else a DRF token; set waldur.TokenOIDC
+	// for an OIDC access token, which the guess cannot tell. With Client set,
+	// the default is the client's kind.
+	//
+	// Event delivery depends on it (see EventsConfig): Waldur 8.1's queues
+	// take a DRF token or a PAT; the legacy queues of older Waldur take the
+	// DRF token only; with an OIDC token the broker password is a DRF token
+	// the agent does not have, so events come by polling (or webhooks) only.
+	TokenKind waldur.TokenKind
 	// Client, if set, is used instead of building one from WaldurURL and Token.
 	Client *waldur.Client
 
@@ -141,6 +152,10 @@ type Config struct {
 	// automatically and falls back to polling.
 	Events EventsConfig
 
+	// Replicas runs the agent as one of several replicas for the same
+	// offerings. The zero value runs it alone.
+	Replicas ReplicaConfig
+
 	// Now returns the current time. Default time.Now. Tests inject a clock.
 	Now func() time.Time
 }
@@ -188,6 +203,16 @@ func (c Config) withDefaults() (Config, error) {
 			return c, configError("Token", "required (or set Client)")
 		}
 	}
+	if c.TokenKind < waldur.TokenAuto || c.TokenKind > waldur.TokenOIDC {
+		return c, configError("TokenKind", "unknown kind %d", int(c.TokenKind))
+	}
+	switch {
+	case c.TokenKind != waldur.TokenAuto:
+	case c.Client != nil && c.Client.TokenKind() != waldur.TokenAuto:
+		c.TokenKind = c.Client.TokenKind()
+	default:
+		c.TokenKind = c.TokenKind.Resolve(c.Token)
+	}
 	if c.Orders == nil && c.APIKeys == nil && c.Membership == nil && c.OfferingUsers == nil && c.Usage == nil && c.ResourceStatus == nil {
 		return c, configError("Orders", "no processor configured (set Orders, APIKeys, Membership, OfferingUsers, Usage or ResourceStatus)")
 	}
@@ -195,6 +220,9 @@ func (c Config) withDefaults() (Config, error) {
 		return c, configError("Concurrency", "must be between 0 (default) and %d", MaxConcurrency)
 	}
 	if err := c.Events.validate(); err != nil {
+		return c, err
+	}
+	if err := c.Replicas.withDefaults(); err != nil {
 		return c, err
 	}
 	if c.UsagePeriods < 0 {
@@ -255,10 +283,5 @@ func setDefault[T comparable](p *T, def T) {
 func (c *Config) clientOptions() []waldur.Option {
 	// Full pages: passes over thousands of resources cost one call per 300.
 	opts := []waldur.Option{waldur.WithLogger(c.Logger), waldur.WithPageSize(waldur.MaxPageSize)}
-	if strings.HasPrefix(c.Token, "w_") {
-		opts = append(opts, waldur.WithBearerToken(c.Token))
-	} else {
-		opts = append(opts, waldur.WithToken(c.Token))
-	}
-	return opts
+	return append(opts, waldur.WithCredential(c.TokenKind, c.Token))
 }

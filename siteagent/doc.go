@@ -95,7 +95,11 @@
 // again now and then. EventsAMQP and EventsSTOMP insist on one transport;
 // EventsPolling uses none. Against a Waldur older than 8.1, which has no
 // register_queue, it uses the per-type legacy queues of
-// register_event_subscription.
+// register_event_subscription, whose password is the user's DRF token: that
+// path needs Config.Token to be a DRF token, not a personal access token.
+// An OIDC token (Config.TokenKind) works for REST only; such an agent polls.
+// Use amqps:// or wss:// for a broker on another machine: the token is the
+// broker password, and the agent warns about cleartext URLs.
 //
 // Delivery is at least once: a message is acknowledged only after its event
 // was handled, one whose handling failed is requeued after a growing delay,
@@ -109,8 +113,39 @@
 // reports the connection; /readyz includes it.
 //
 // Where the broker is out of reach, Waldur's webhooks can bring the hints
-// instead: mount WebhookHandler and point a Waldur web hook at it. A source
-// of your own plugs in as EventsConfig.Source.
+// instead: mount WebhookHandler, with a secret, at a public HTTPS address
+// (Waldur posts to no loopback or private address) and point a Waldur web
+// hook at it; otherwise polling alone does. A source of your own plugs in as
+// EventsConfig.Source.
+//
+// # Replicas
+//
+// For high availability, run two or three processes with the same Config and
+// a distinct, stable Replicas.ID each (a pod or host name). They share the
+// agent identity and therefore its queue, where RabbitMQ gives each event to
+// one of them; each replica heartbeats as its own processor, "<name>@<ID>".
+// What the queue cannot share out is claimed through Waldur: a pending order
+// by approve_by_provider, which only one replica's call gets through, and an
+// executing order by a lease in its resource's backend metadata (key
+// "waldur_agent_lease") that the replica takes before its processor runs and
+// renews while it works. Membership, usage, resource-status, offering-user
+// and API key passes run on the replica that holds the offering's passes
+// lease, kept in the statistics of the identity's "replica_lease" service.
+// A replica that dies leaves its leases to run out (Replicas.LeaseTTL), and
+// then another takes its orders and passes over.
+//
+// Waldur has no compare-and-set, so a lease is taken by writing it, waiting
+// Replicas.Settle and reading it back: safe as long as reading and writing a
+// lease takes less than half of Settle, which the agent checks, giving up a
+// claim that took longer. Each claim therefore costs Settle; with replicas a
+// replica processes up to Concurrency/Settle orders a second, so raise
+// Concurrency rather than lower Settle. What it does not promise: a processor
+// killed in the middle of an order (kill -9, a lost machine) is called again
+// by the replica that takes the order over, as it would be after a restart
+// of a single agent, so processors must stay idempotent; and a lease write
+// that Waldur applies long after the agent gave up on it can still let two
+// replicas work on one order, which the agent notices at the next renewal
+// and stops its own processor (Stats.LeasesLost).
 //
 // # Health
 //

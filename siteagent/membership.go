@@ -220,7 +220,7 @@ func (w *membershipWork) handleEvent(ctx context.Context, e Event) error {
 }
 
 func (w *membershipWork) reconcile(runCtx, workCtx context.Context) {
-	for _, off := range w.a.offerings {
+	for _, off := range w.a.passOfferings() {
 		if err := w.pass(runCtx, workCtx, off); err != nil && runCtx.Err() == nil {
 			w.a.noteError(err)
 			w.a.log.Warn("siteagent: membership pass failed", "offering", off.id, "error", err)

@@ -215,7 +215,7 @@ func (w *offeringUserWork) handleEvent(ctx context.Context, e Event) error {
 
 func (w *offeringUserWork) reconcile(runCtx, workCtx context.Context) {
 	a := w.a
-	for _, off := range a.offerings {
+	for _, off := range a.passOfferings() {
 		if err := a.loadOffering(runCtx, off); err != nil {
 			if runCtx.Err() == nil {
 				a.noteError(err)

@@ -209,6 +209,11 @@ func (a *Agent) reread(ctx context.Context, o *waldur.Order, action string, err 
 // fresh means the agent approved the order a moment ago, so a Create order
 // cannot have a backend object yet and its resource need not be read.
 func (a *Agent) execute(ctx context.Context, off *offering, o *waldur.Order, fresh bool) error {
+	pctx, release, mine, err := a.claimOrder(ctx, o)
+	if err != nil || !mine {
+		return err
+	}
+	defer release() // idempotent; released early once the processor returns
 	req := a.newOrder(off, o)
 	if o.Type != waldur.OrderTypeCreate || !fresh || req.Attempt > 1 || o.BackendID != "" {
 		if _, err := req.Resource(ctx); err != nil && !waldur.IsNotFound(err) {
@@ -223,9 +228,14 @@ func (a *Agent) execute(ctx context.Context, off *offering, o *waldur.Order, fre
 		}
 	}
 
-	res, err := callUser(ctx, a.cfg.ProcessorTimeout, func(ctx context.Context) (Result, error) {
+	res, err := callUser(pctx, a.cfg.ProcessorTimeout, func(ctx context.Context) (Result, error) {
 		return a.cfg.Orders.ProcessOrder(ctx, req)
 	})
+	lost := pctx.Err() != nil && ctx.Err() == nil
+	release()
+	if lost {
+		return fmt.Errorf("siteagent: order %s: lease lost to another replica while processing", o.UUID)
+	}
 	if err != nil {
 		if IsPermanent(err) {
 			return a.failOrder(ctx, off, o, err)
@@ -470,8 +480,10 @@ func (a *Agent) runOrder(ctx context.Context, id waldur.UUID, hint orderHint, re
 }
 
 // scheduleOrder arranges for the order to be handled again after d.
-func (a *Agent) scheduleOrder(id waldur.UUID, d time.Duration) {
-	a.schedule(orderKey(id), d, func(ctx context.Context) error {
+// scheduleOrder arranges for the order to be handled after d; false when
+// too much work is scheduled already (the order pass finds it then).
+func (a *Agent) scheduleOrder(id waldur.UUID, d time.Duration) bool {
+	return a.schedule(orderKey(id), d, func(ctx context.Context) error {
 		return a.runOrder(ctx, id, orderHint{}, true)
 	})
 }
@@ -483,7 +495,7 @@ func (a *Agent) submitOrder(runCtx, workCtx context.Context, id waldur.UUID, hin
 	if runCtx.Err() != nil {
 		return false
 	}
-	return a.enqueue(workCtx, orderKey(id), hint.read, func(ctx context.Context, stale bool) error {
+	return a.enqueue(runCtx, workCtx, orderKey(id), hint.read, func(ctx context.Context, stale bool) error {
 		if stale {
 			hint = orderHint{}
 		}

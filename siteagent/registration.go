@@ -128,11 +128,14 @@ func (a *Agent) ensureIdentity(ctx context.Context, off *offering) (waldur.UUID,
 	if err != nil {
 		return waldur.UUID{}, fmt.Errorf("siteagent: create agent identity %q for offering %s: %w", off.name, off.id, err)
 	}
+	if a.replicas != nil {
+		return a.replicas.firstIdentity(ctx, off, ident.UUID)
+	}
 	return ident.UUID, nil
 }
 
 func (a *Agent) registerProcessor(ctx context.Context, service waldur.UUID, p ProcessorInfo) error {
-	reg := waldur.ProcessorRegistration{Name: p.Name, BackendType: p.BackendType, BackendVersion: p.BackendVersion}
+	reg := waldur.ProcessorRegistration{Name: a.replicas.processorName(p.Name), BackendType: p.BackendType, BackendVersion: p.BackendVersion}
 	if _, err := a.client.Agents.RegisterProcessor(ctx, service, reg); err != nil {
 		return fmt.Errorf("siteagent: register processor %s: %w", p.Name, err)
 	}

@@ -97,7 +97,7 @@ func (w *keyWork) handleEvent(ctx context.Context, e Event) error {
 // lost or their rotation failed transiently.
 func (w *keyWork) reconcile(runCtx, workCtx context.Context) {
 	a := w.a
-	for _, off := range a.offerings {
+	for _, off := range a.passOfferings() {
 		opts := waldur.ListAPIKeysOptions{
 			OfferingUUID:   off.id,
 			States:         []waldur.ResourceAPIKeyState{waldur.ResourceAPIKeyStateUpdating},

@@ -29,6 +29,13 @@ type Stats struct {
 	OrdersRefused  int64 `json:"orders_refused"` // transitions Waldur refused for the offering's type (405), not retried
 	InFlight       int64 `json:"in_flight"`      // work running now
 
+	// WorkScheduled is how many objects have work waiting for its time or
+	// for room in the pool (retries, webhook posts), at most 10000;
+	// WorkDropped counts work not scheduled because that many waited
+	// already, left to the periodic passes.
+	WorkScheduled int64 `json:"work_scheduled"`
+	WorkDropped   int64 `json:"work_dropped"`
+
 	MembersAdded     int64 `json:"members_added"`     // members given access to backend resources
 	MembersRemoved   int64 `json:"members_removed"`   // members whose access was taken away
 	MembershipFailed int64 `json:"membership_failed"` // resource membership syncs that failed
@@ -54,6 +61,11 @@ type Stats struct {
 	ResourceStatusFailed int64 `json:"resource_status_failed"`
 	ResourcesSynced      int64 `json:"resources_synced"` // refresh_last_sync calls
 
+	// Replicas (see ReplicaConfig).
+	OrdersLeasedElsewhere int64 `json:"orders_leased_elsewhere"` // executing orders left to the replica holding their lease
+	PassesHeld            int64 `json:"passes_held"`             // offerings whose periodic passes this replica runs
+	LeasesLost            int64 `json:"leases_lost"`             // held leases another replica took; the work was stopped
+
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 }
@@ -64,7 +76,7 @@ type counters struct {
 
 	ordersApproved, ordersRejected, ordersDone, ordersErred, ordersRetried, ordersStuck atomic.Int64
 	ordersRefused                                                                       atomic.Int64
-	inFlight                                                                            atomic.Int64
+	inFlight, workDropped                                                               atomic.Int64
 
 	membersAdded, membersRemoved, membershipFailed                                      atomic.Int64
 	offeringUsersCreated, offeringUsersPending, offeringUsersErred, offeringUsersFailed atomic.Int64
@@ -75,6 +87,8 @@ type counters struct {
 	resourcesSynced                                                                     atomic.Int64
 
 	lastReconcile, lastHeartbeat atomic.Int64 // unix nanoseconds
+
+	ordersLeasedElsewhere, passesHeld, leasesLost atomic.Int64
 
 	mu          sync.Mutex
 	lastError   string
@@ -99,6 +113,7 @@ func (c *counters) snapshot(started time.Time) Stats {
 		EventsMalformed: c.eventsMalformed.Load(),
 		EventsUnknown:   c.eventsUnknown.Load(),
 		EventsDuplicate: c.eventsDuplicate.Load(),
+		WorkDropped:     c.workDropped.Load(),
 		OrdersApproved:  c.ordersApproved.Load(),
 		OrdersRejected:  c.ordersRejected.Load(),
 		OrdersDone:      c.ordersDone.Load(),
@@ -129,6 +144,10 @@ func (c *counters) snapshot(started time.Time) Stats {
 		ResourceMetadataSet:  c.resourceMetadataSet.Load(),
 		ResourceStatusFailed: c.resourceStatusFailed.Load(),
 		ResourcesSynced:      c.resourcesSynced.Load(),
+
+		OrdersLeasedElsewhere: c.ordersLeasedElsewhere.Load(),
+		PassesHeld:            c.passesHeld.Load(),
+		LeasesLost:            c.leasesLost.Load(),
 	}
 	c.mu.Lock()
 	s.LastError, s.LastErrorAt = c.lastError, c.lastErrorAt

@@ -134,7 +134,7 @@ func usageKey(id waldur.UUID) string { return "usage:" + waldur.Hex(id) }
 
 func (w *usageWork) reconcile(runCtx, workCtx context.Context) {
 	ok := true
-	for _, off := range w.a.offerings {
+	for _, off := range w.a.passOfferings() {
 		if err := w.pass(runCtx, workCtx, off); err != nil {
 			ok = false
 			if runCtx.Err() == nil {
@@ -202,7 +202,7 @@ func (w *usageWork) pass(runCtx, workCtx context.Context, off *offering) error {
 // in the caller and within ctx, so that usage counted since the last pass is
 // not lost with the process.
 func (w *usageWork) finalPass(ctx context.Context) {
-	for _, off := range w.a.offerings {
+	for _, off := range w.a.passOfferings() {
 		if err := w.passWith(ctx, off, func() *batch { return w.a.inlineBatch(ctx) }); err != nil {
 			w.a.log.Warn("siteagent: final usage pass failed", "offering", off.id, "error", err)
 			return

@@ -156,3 +156,31 @@ func ExampleIsRefusedForOfferingType() {
 	// true false
 	// false true
 }
+
+// An OIDC access token cannot be told from a DRF token by its look, so its
+// kind is given; a "w_…" personal access token would be recognised.
+func ExampleWithCredential() {
+	c, err := waldur.NewClient("https://waldur.example.com",
+		waldur.WithCredential(waldur.TokenOIDC, "eyJhbGciOiJSUzI1NiJ9.e30.sig"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(c.TokenKind())
+	fmt.Println(waldur.TokenAuto.Resolve("w_0123"), waldur.TokenAuto.Resolve("0123456789abcdef"))
+	// Output:
+	// oidc
+	// pat token
+}
+
+func ExampleWithMaxResponseBytes() {
+	srv := exampleServer()
+	defer srv.Close()
+
+	c, err := waldur.NewClient(srv.URL, waldur.WithToken("0123456789abcdef"), waldur.WithMaxResponseBytes(16))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = c.Users.Me(context.Background())
+	fmt.Println(errors.Is(err, waldur.ErrResponseTooLarge), waldur.IsTransient(err))
+	// Output: true false
+}

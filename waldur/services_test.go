@@ -385,6 +385,11 @@ func TestAgentsRegistration(t *testing.T) {
 	u, err := waldur.ParseUUID(body["offering_uuid"])
 	require.NoError(t, err)
 	assert.Equal(t, offeringID, u)
+
+	w.status, w.body = 204, ``
+	require.NoError(t, c.Agents.DeleteEventSubscription(ctx, sub.UUID))
+	assert.Equal(t, "DELETE", w.last(t).Method)
+	assert.Equal(t, "/api/event-subscriptions/"+sub.UUID.String()+"/", w.last(t).Path)
 }
 
 func TestAgentIdentities(t *testing.T) {

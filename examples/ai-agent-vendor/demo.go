@@ -11,6 +11,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gsv-platform/waldur-agent-go/apikeys"
@@ -18,6 +19,7 @@ import (
 	"github.com/gsv-platform/waldur-agent-go/siteagent"
 	"github.com/gsv-platform/waldur-agent-go/waldur"
 	"github.com/gsv-platform/waldur-agent-go/waldur/waldurtest"
+	"github.com/gsv-platform/waldur-agent-go/widget"
 )
 
 // The demo plays Waldur (an embedded fake), the consumer who orders the AI
@@ -38,6 +40,23 @@ type journey struct {
 	Resource                waldur.UUID
 	ToolCalls, ChatRequests int
 	Tokens                  int64
+	Widget                  widget.Status // what the portal's widget showed
+}
+
+// requestLimit is the consumer's monthly limit of requests, ordered with the
+// agent; the widget shows the usage against it.
+const requestLimit = 1000
+
+// widgetView is what a check of the status widget needs while the portal
+// shows it (step 9): where the pages are, the fake, the journey so far, and
+// a way to issue widget keys for other projects.
+type widgetView struct {
+	Portal              *portal
+	PortalURL, AgentURL string
+	Fake                *waldurtest.Server
+	Journey             journey
+	Key                 string // the project's widget key
+	IssueKey            func(ctx context.Context, project waldur.UUID) (string, error)
 }
 
 // fakeBroker hands the fake Waldur's events to the agent, as RabbitMQ does
@@ -81,8 +100,10 @@ func startFake() (*waldurtest.Server, *fakeBroker) {
 	return waldurtest.New(waldurtest.WithEventSink(b)), b
 }
 
-// run plays the journey against fake, printing each step to out.
-func run(ctx context.Context, fake *waldurtest.Server, broker *fakeBroker, out io.Writer, log *slog.Logger) (journey, error) {
+// run plays the journey against fake, printing each step to out. check, when
+// set, runs while the consumer's portal shows the status widget.
+func run(ctx context.Context, fake *waldurtest.Server, broker *fakeBroker, out io.Writer, log *slog.Logger,
+	check func(context.Context, widgetView) error) (journey, error) {
 	var j journey
 	step := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 
@@ -94,29 +115,49 @@ func run(ctx context.Context, fake *waldurtest.Server, broker *fakeBroker, out i
 	j.Project = fake.AddProject(waldurtest.ProjectSpec{Name: "Climate modelling"})
 	step("1. Waldur at %s offers %q, billed by %s and %s.", fake.URL(), "AI agent", componentRequests, offeringKTokens)
 
-	// 2. The vendor's agent: keys, metering, MCP and chat on a local port.
+	// 2. The vendor's agent: keys, metering, MCP, chat and the status widget
+	// on a local port; the consumer's portal, which embeds the widget, on
+	// another (so another origin).
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return j, err
 	}
-	v, err := newVendor(vendorConfig{
-		Client: fake.Client(), Token: fake.Token(), Offering: waldur.Hex(j.Offering),
-		Listener: ln, PublicURL: "http://" + ln.Addr().String(), Keys: apikeys.NewMemoryStore(), Events: broker,
-		MeterInterval: time.Second, UsageInterval: 200 * time.Millisecond, ReconcileInterval: time.Second, Logger: log,
-	})
+	pln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		ln.Close()
 		return j, err
 	}
+	agentURL, portalURL := "http://"+ln.Addr().String(), "http://"+pln.Addr().String()
+	v, err := newVendor(vendorConfig{
+		Client: fake.Client(), Token: fake.Token(), Offering: waldur.Hex(j.Offering),
+		Listener: ln, PublicURL: agentURL, Keys: apikeys.NewMemoryStore(), Events: broker,
+		WidgetOrigins: []string{portalURL},
+		MeterInterval: time.Second, UsageInterval: 200 * time.Millisecond, ReconcileInterval: time.Second, Logger: log,
+	})
+	if err != nil {
+		ln.Close()
+		pln.Close()
+		return j, err
+	}
+	site, err := newPortal(agentURL)
+	if err != nil {
+		ln.Close()
+		pln.Close()
+		return j, err
+	}
+	psrv := &http.Server{Handler: site, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = psrv.Serve(pln) }()
+	defer psrv.Close()
 	vctx, stop := context.WithCancel(ctx)
 	stopped := make(chan error, 1)
 	go func() { stopped <- v.run(vctx) }()
 	defer func() { stop(); <-stopped }()
-	step("2. The vendor's site agent serves MCP and a chat API at http://%s.", ln.Addr())
+	step("2. The vendor's site agent serves MCP, a chat API and a status widget at %s.", agentURL)
 
 	// 3. A consumer orders the agent; the site agent provisions it.
-	j.CreateOrder = fake.AddOrder(waldurtest.OrderSpec{Offering: j.Offering, Project: j.Project, ResourceName: "climate-assistant"})
-	step("3. The consumer orders %q for project %q.", "climate-assistant", "Climate modelling")
+	j.CreateOrder = fake.AddOrder(waldurtest.OrderSpec{Offering: j.Offering, Project: j.Project, ResourceName: "climate-assistant",
+		Limits: map[string]int64{componentRequests: requestLimit}})
+	step("3. The consumer orders %q for project %q, up to %d requests a month.", "climate-assistant", "Climate modelling", requestLimit)
 	o, err := waitOrder(ctx, fake, j.CreateOrder)
 	if err != nil {
 		return j, err
@@ -209,7 +250,47 @@ func run(ctx context.Context, fake *waldurtest.Server, broker *fakeBroker, out i
 		}
 	}
 
-	// 9. The consumer terminates the agent: its keys stop working.
+	// 9. The consumer's portal embeds the status widget with a read-only key
+	// of the project; here the demo asks for what the widget shows.
+	wkey, err := v.widgetKey(ctx, j.Project)
+	if err != nil {
+		return j, err
+	}
+	site.page("/", wkey.Key.Format())
+	if j.Widget, err = widgetStatus(ctx, hc, agentURL, portalURL, wkey.Key.Format()); err != nil {
+		return j, fmt.Errorf("widget: %w", err)
+	}
+	step("9. The consumer's portal at %s/ embeds the agent's status widget (read-only key %s); it shows:", portalURL, wkey.Key.Display())
+	for _, r := range j.Widget.Resources {
+		var usage, keys []string
+		for _, u := range r.Usage {
+			s := fmt.Sprintf("%s %g", u.Name, u.Usage)
+			if u.Limit != nil {
+				s += fmt.Sprintf(" of %g", *u.Limit)
+			}
+			usage = append(usage, s+" ("+u.Unit+")")
+		}
+		for _, k := range r.Keys {
+			keys = append(keys, k.ClientID+" "+k.State)
+		}
+		step("   %s %s: %s; keys %s", r.Name, r.State, strings.Join(usage, ", "), strings.Join(keys, ", "))
+	}
+	if a := j.Widget.Agent; a != nil {
+		step("   and the agent: live=%t, ready=%t, events connected=%t", a.Live, a.Ready, a.Connected)
+	}
+	if check != nil {
+		if err := check(ctx, widgetView{
+			Portal: site, PortalURL: portalURL, AgentURL: agentURL, Fake: fake, Journey: j, Key: wkey.Key.Format(),
+			IssueKey: func(ctx context.Context, project waldur.UUID) (string, error) {
+				k, err := v.widgetKey(ctx, project)
+				return k.Key.Format(), err
+			},
+		}); err != nil {
+			return j, err
+		}
+	}
+
+	// 10. The consumer terminates the agent: its keys stop working.
 	j.Terminate = fake.AddOrder(waldurtest.OrderSpec{Offering: j.Offering, Project: j.Project, Type: "Terminate", Resource: j.Resource})
 	if _, err := waitOrder(ctx, fake, j.Terminate); err != nil {
 		return j, err
@@ -219,7 +300,7 @@ func run(ctx context.Context, fake *waldurtest.Server, broker *fakeBroker, out i
 	if status != http.StatusUnauthorized || !errors.Is(dialErr, mcp.ErrUnauthorized) {
 		return j, fmt.Errorf("after termination: chat %d, MCP %v", status, dialErr)
 	}
-	step("9. The consumer terminates it; the keys are revoked: chat answers %d, MCP refuses the session.", status)
+	step("10. The consumer terminates it; the keys are revoked: chat answers %d, MCP refuses the session.", status)
 	return j, nil
 }
 
@@ -242,6 +323,27 @@ func chat(ctx context.Context, hc *http.Client, url, key, prompt string) (chatRe
 		err = json.NewDecoder(resp.Body).Decode(&reply)
 	}
 	return reply, resp.StatusCode, err
+}
+
+// widgetStatus reads the widget's status as the element on the portal does:
+// the key in the Authorization header, the portal's origin.
+func widgetStatus(ctx context.Context, hc *http.Client, agentURL, origin, key string) (widget.Status, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, agentURL+"/widget/status", nil)
+	if err != nil {
+		return widget.Status{}, err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Origin", origin)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return widget.Status{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return widget.Status{}, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	var st widget.Status
+	return st, json.NewDecoder(resp.Body).Decode(&st)
 }
 
 // wait polls the fake until cond holds, for at most 30 seconds.

@@ -4,31 +4,42 @@
 // reveal; the agent serves an MCP endpoint and a chat API behind those keys
 // and publishes their URLs as the resource's endpoints; every call is metered
 // and reported as Waldur component usage; a rotation requested in Waldur
-// replaces a key without downtime; termination revokes the keys.
+// replaces a key without downtime; termination revokes the keys. The agent
+// also serves the status widget (package widget) that the consumer's portal
+// embeds with a read-only key of the project: the resource's state, its keys,
+// this month's usage against the limits and the agent's health.
 //
 // With no environment it plays the whole journey against an embedded fake
 // Waldur, printing each step, and exits:
 //
 //	go run ./examples/ai-agent-vendor
 //
+// With -pause it waits at step 9 until Enter is pressed, so the portal's
+// page with the status widget can be opened in a browser.
+//
 // Against a real Waldur, whose offering has the usage components "requests"
 // and "ktokens", set
 //
 //	WALDUR_API_URL        e.g. https://waldur.example.com
 //	WALDUR_API_TOKEN      the agent's token
+//	WALDUR_API_TOKEN_KIND auto (default), token, pat or oidc
 //	WALDUR_OFFERING_UUID  the offering
 //	AGENT_LISTEN          where to serve MCP and chat (default 127.0.0.1:8080)
 //	AGENT_PUBLIC_URL      how customers reach it (default http://AGENT_LISTEN)
 //	AGENT_KEYS_DB         SQLite file for the key hashes (default: memory,
 //	                      so keys are lost on restart)
+//	AGENT_WIDGET_ORIGINS  comma-separated origins of the pages that may embed
+//	                      the status widget at AGENT_PUBLIC_URL/widget/
 //
 // and it serves until interrupted.
 package main
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -45,6 +56,8 @@ import (
 )
 
 func main() {
+	pause := flag.Bool("pause", false, "wait at the status widget's step until Enter is pressed")
+	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if os.Getenv("WALDUR_API_URL") != "" {
@@ -59,7 +72,20 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	fake, broker := startFake()
 	defer fake.Close()
-	if _, err := run(ctx, fake, broker, os.Stdout, log); err != nil {
+	var check func(context.Context, widgetView) error
+	if *pause {
+		check = func(ctx context.Context, v widgetView) error {
+			fmt.Printf("   Open %s/ in a browser to see the widget; press Enter to go on.\n", v.PortalURL)
+			entered := make(chan struct{})
+			go func() { _, _ = bufio.NewReader(os.Stdin).ReadString('\n'); close(entered) }()
+			select {
+			case <-entered:
+			case <-ctx.Done():
+			}
+			return ctx.Err()
+		}
+	}
+	if _, err := run(ctx, fake, broker, os.Stdout, log, check); err != nil {
 		fmt.Fprintln(os.Stderr, "ai-agent-vendor:", err)
 		fake.Close()
 		os.Exit(1)
@@ -73,10 +99,13 @@ func serve(ctx context.Context, log *slog.Logger, getenv func(string) string) er
 	if token == "" || offering == "" {
 		return errors.New("WALDUR_API_TOKEN and WALDUR_OFFERING_UUID are required with WALDUR_API_URL")
 	}
-	auth := waldur.WithToken(token)
-	if strings.HasPrefix(token, "w_") {
-		auth = waldur.WithBearerToken(token) // a personal access token
+	// A "w_…" personal access token is recognised; an OIDC token needs
+	// WALDUR_API_TOKEN_KIND=oidc.
+	kind, err := waldur.ParseTokenKind(getenv("WALDUR_API_TOKEN_KIND"))
+	if err != nil {
+		return err
 	}
+	auth := waldur.WithCredential(kind, token)
 	client, err := waldur.NewClient(getenv("WALDUR_API_URL"), auth, waldur.WithLogger(log))
 	if err != nil {
 		return err
@@ -111,11 +140,18 @@ func serve(ctx context.Context, log *slog.Logger, getenv func(string) string) er
 	if err != nil {
 		return err
 	}
-	v, err := newVendor(vendorConfig{Client: client, Token: token, Offering: offering, Listener: ln, PublicURL: public, Keys: store, Logger: log})
+	var origins []string
+	for o := range strings.SplitSeq(getenv("AGENT_WIDGET_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	v, err := newVendor(vendorConfig{Client: client, Token: token, Offering: offering, Listener: ln, PublicURL: public,
+		Keys: store, WidgetOrigins: origins, Logger: log})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	log.Info("serving MCP and chat", "url", public)
+	log.Info("serving MCP, chat and the status widget", "url", public)
 	return v.run(ctx)
 }

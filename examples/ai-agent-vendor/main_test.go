@@ -27,9 +27,9 @@ func TestJourney(t *testing.T) {
 	fake := waldurtest.NewServer(t, waldurtest.WithEventSink(broker))
 	var out, logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	j, err := run(context.Background(), fake, broker, &out, log)
+	j, err := run(context.Background(), fake, broker, &out, log, nil)
 	require.NoError(t, err, out.String())
-	for i := 1; i <= 9; i++ {
+	for i := 1; i <= 10; i++ {
 		assert.Contains(t, "\n"+out.String(), fmt.Sprintf("\n%d. ", i), "step %d printed", i)
 	}
 
@@ -80,6 +80,27 @@ func TestJourney(t *testing.T) {
 			assert.IsType(t, "", u.Amount, "amounts are decimal strings")
 		}
 	}
+
+	// Widget: the portal's widget showed this month's usage against the
+	// ordered limit and the keys' states, as Waldur has them.
+	require.Len(t, j.Widget.Resources, 1)
+	wr := j.Widget.Resources[0]
+	assert.Equal(t, waldur.Hex(j.Resource), wr.UUID)
+	assert.Equal(t, "OK", wr.State)
+	require.Len(t, wr.Usage, 2)
+	assert.Equal(t, componentRequests, wr.Usage[0].Type)
+	assert.Equal(t, float64(j.ToolCalls+j.ChatRequests), wr.Usage[0].Usage)
+	require.NotNil(t, wr.Usage[0].Limit)
+	assert.Equal(t, float64(requestLimit), *wr.Usage[0].Limit)
+	assert.Equal(t, offeringKTokens, wr.Usage[1].Type)
+	assert.Equal(t, math.Round(float64(j.Tokens)/10)/100, wr.Usage[1].Usage)
+	require.Len(t, wr.Keys, 2)
+	for i, k := range wr.Keys {
+		assert.Equal(t, keys[i].ClientID, k.ClientID)
+		assert.Equal(t, "OK", k.State)
+	}
+	require.NotNil(t, j.Widget.Agent)
+	assert.True(t, j.Widget.Agent.Ready)
 
 	// Terminate: done, the resource terminated.
 	assert.Equal(t, []string{"approve_by_provider", "set_state_done"}, fake.Transitions(j.Terminate))

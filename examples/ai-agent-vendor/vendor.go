@@ -18,6 +18,7 @@ import (
 	"github.com/gsv-platform/waldur-agent-go/mcp"
 	"github.com/gsv-platform/waldur-agent-go/siteagent"
 	"github.com/gsv-platform/waldur-agent-go/waldur"
+	"github.com/gsv-platform/waldur-agent-go/widget"
 )
 
 // The vendor sells an "AI agent" through Waldur. Each order gets a resource
@@ -51,21 +52,25 @@ type vendorConfig struct {
 	Keys apikeys.Store
 	// Events overrides the agent's event source (the demo's in-process one).
 	Events siteagent.EventSource
+	// WidgetOrigins are the pages that may embed the status widget served
+	// at /widget/ (the customers' portal).
+	WidgetOrigins []string
 	// Intervals; zero means the package defaults.
 	MeterInterval, UsageInterval, ReconcileInterval time.Duration
 	Logger                                          *slog.Logger
 }
 
 // vendor is the running service: key manager, meter, site agent, MCP
-// server and HTTP server.
+// server, status widget and HTTP server.
 type vendor struct {
-	keys  *apikeys.Manager
-	meter *apikeys.Meter
-	agent *siteagent.Agent
-	mcp   *mcp.Server
-	srv   *http.Server
-	ln    net.Listener
-	log   *slog.Logger
+	offering waldur.UUID
+	keys     *apikeys.Manager
+	meter    *apikeys.Meter
+	agent    *siteagent.Agent
+	mcp      *mcp.Server
+	srv      *http.Server
+	ln       net.Listener
+	log      *slog.Logger
 }
 
 func newVendor(cfg vendorConfig) (*vendor, error) {
@@ -117,6 +122,16 @@ func newVendor(cfg vendorConfig) (*vendor, error) {
 	if err != nil {
 		return nil, err
 	}
+	status, err := widget.New(widget.Config{
+		Keys: keys, Client: cfg.Client, Agent: agent, AllowedOrigins: cfg.WidgetOrigins, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	offering, err := waldur.ParseUUID(cfg.Offering)
+	if err != nil {
+		return nil, fmt.Errorf("offering: %w", err)
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", apikeys.Middleware(keys, apikeys.MiddlewareConfig{Realm: "mcp", Logger: log})(
@@ -124,8 +139,9 @@ func newVendor(cfg vendorConfig) (*vendor, error) {
 	mux.Handle("POST /v1/chat", apikeys.Middleware(keys, apikeys.MiddlewareConfig{
 		Realm: "chat", Scopes: []string{"chat:write"}, Meter: meter, Component: componentRequests, Logger: log,
 	})(chatHandler(meter)))
+	mux.Handle("/widget/", http.StripPrefix("/widget", status))
 	return &vendor{
-		keys: keys, meter: meter, agent: agent, mcp: srv, ln: cfg.Listener, log: log,
+		offering: offering, keys: keys, meter: meter, agent: agent, mcp: srv, ln: cfg.Listener, log: log,
 		srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
 	}, nil
 }
@@ -158,6 +174,18 @@ func (v *vendor) run(ctx context.Context) error {
 		err = errors.Join(err, e)
 	}
 	return err
+}
+
+// widgetKey issues a project's key for the status widget on the customer's
+// portal: bound to the project and this offering, read-only, since anyone
+// who loads the page can read it.
+func (v *vendor) widgetKey(ctx context.Context, project waldur.UUID) (apikeys.Issued, error) {
+	return v.keys.Issue(ctx, apikeys.IssueOptions{
+		Name:    "status widget",
+		Binding: apikeys.Binding{ProjectUUID: project, OfferingUUID: v.offering},
+		Scopes:  []string{widget.ScopeRead},
+		TTL:     365 * 24 * time.Hour,
+	})
 }
 
 // agents is the backend: it "deploys" an AI agent per resource and publishes

@@ -23,6 +23,12 @@ const (
 	// EnvNodeModules is a directory holding node_modules with
 	// @modelcontextprotocol/sdk, for the MCP end-to-end test.
 	EnvNodeModules = "WALDUR_TEST_NODE_MODULES"
+	// EnvChromium is the path of a Chromium binary for browser tests, for
+	// example /usr/bin/chromium (Debian's chromium package).
+	EnvChromium = "WALDUR_TEST_CHROMIUM"
+	// EnvArtifacts is a directory tests write artifacts to, such as
+	// screenshots; when unset they go to a temporary directory.
+	EnvArtifacts = "WALDUR_TEST_ARTIFACTS"
 )
 
 // Lookup returns the value of the environment variable name, or skips tb with a
@@ -70,4 +76,24 @@ func PostgresDSN(tb testing.TB) string {
 func NodeModules(tb testing.TB) string {
 	tb.Helper()
 	return Lookup(tb, EnvNodeModules, "a Node.js MCP client")
+}
+
+// Chromium returns WALDUR_TEST_CHROMIUM or skips tb.
+func Chromium(tb testing.TB) string {
+	tb.Helper()
+	return Lookup(tb, EnvChromium, "a headless Chromium")
+}
+
+// ArtifactDir returns WALDUR_TEST_ARTIFACTS, created if missing, or a
+// temporary directory of tb when it is unset.
+func ArtifactDir(tb testing.TB) string {
+	tb.Helper()
+	dir := os.Getenv(EnvArtifacts)
+	if dir == "" {
+		return tb.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatalf("test artifacts: %v", err)
+	}
+	return dir
 }

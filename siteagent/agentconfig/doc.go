@@ -27,6 +27,7 @@
 //	WALDUR_API_URL                    Config.WaldurURL
 //	WALDUR_API_TOKEN                  Config.Token (DRF token, or personal access token w_...)
 //	WALDUR_API_TOKEN_FILE             Config.Token read from this file instead (systemd credentials, secrets mounts)
+//	WALDUR_API_TOKEN_KIND             Config.TokenKind: auto (default), token (DRF), pat or oidc
 //	WALDUR_OFFERING_UUID              Config.OfferingUUID; comma-separated for several (the rest go to OfferingUUIDs)
 //	WALDUR_AGENT_NAME                 Config.Name
 //	WALDUR_AGENT_CONCURRENCY          Config.Concurrency (1 to 10000)
@@ -43,6 +44,9 @@
 //	WALDUR_AGENT_USAGE_INTERVAL       Config.UsageInterval
 //	WALDUR_AGENT_USAGE_PERIODS        Config.UsagePeriods (1 to 120)
 //	WALDUR_AGENT_TIME_ZONE            Config.TimeZone (an IANA name such as Europe/Tallinn)
+//	WALDUR_AGENT_REPLICA_ID           Config.Replicas.ID (run as one of several replicas)
+//	WALDUR_AGENT_LEASE_TTL            Config.Replicas.LeaseTTL
+//	WALDUR_AGENT_LEASE_SETTLE         Config.Replicas.Settle
 //	WALDUR_EVENTS_MODE                Config.Events.Mode: auto, polling, amqp or stomp
 //	WALDUR_EVENTS_AMQP_URL            Config.Events.AMQPURL
 //	WALDUR_EVENTS_STOMP_URL           Config.Events.STOMPURL

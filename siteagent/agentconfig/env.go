@@ -79,6 +79,12 @@ func ApplyEnv(cfg *siteagent.Config, getenv func(string) string) error {
 		}
 	}
 
+	if v := e.get("WALDUR_AGENT_REPLICA_ID"); v != "" {
+		cfg.Replicas.ID = v
+	}
+	e.duration("WALDUR_AGENT_LEASE_TTL", &cfg.Replicas.LeaseTTL)
+	e.duration("WALDUR_AGENT_LEASE_SETTLE", &cfg.Replicas.Settle)
+
 	if v := e.get("WALDUR_EVENTS_MODE"); v != "" && e.err == nil {
 		if m, ok := parseMode(v); ok {
 			cfg.Events.Mode = m
@@ -132,6 +138,13 @@ func (e *envReader) token(cfg *siteagent.Config) error {
 			return &Error{Source: envSource, Key: "WALDUR_API_TOKEN_FILE", Msg: fmt.Sprintf("%s must hold the token alone, on one line", file)}
 		}
 		cfg.Token = t
+	}
+	if s := e.get("WALDUR_API_TOKEN_KIND"); s != "" {
+		k, err := waldur.ParseTokenKind(s)
+		if err != nil {
+			return &Error{Source: envSource, Key: "WALDUR_API_TOKEN_KIND", Msg: "want auto, token, pat or oidc"}
+		}
+		cfg.TokenKind = k
 	}
 	return nil
 }

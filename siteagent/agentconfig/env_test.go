@@ -12,6 +12,7 @@ import (
 
 	"github.com/gsv-platform/waldur-agent-go/siteagent"
 	"github.com/gsv-platform/waldur-agent-go/siteagent/agentconfig"
+	"github.com/gsv-platform/waldur-agent-go/waldur"
 )
 
 // env is an environment for FromEnv.
@@ -39,6 +40,9 @@ func TestFromEnvEveryVariable(t *testing.T) {
 		"WALDUR_AGENT_USAGE_INTERVAL":      "1h",
 		"WALDUR_AGENT_USAGE_PERIODS":       "3",
 		"WALDUR_AGENT_TIME_ZONE":           "Europe/Tallinn",
+		"WALDUR_AGENT_REPLICA_ID":          "agent-0",
+		"WALDUR_AGENT_LEASE_TTL":           "2m",
+		"WALDUR_AGENT_LEASE_SETTLE":        "2s",
 		"WALDUR_EVENTS_MODE":               "AMQP",
 		"WALDUR_EVENTS_AMQP_URL":           "amqps://rabbit.example.org:5671",
 		"WALDUR_EVENTS_STOMP_URL":          "wss://waldur.example.org/rmqws-stomp",
@@ -68,6 +72,7 @@ func TestFromEnvEveryVariable(t *testing.T) {
 	assert.Equal(t, 3, cfg.UsagePeriods)
 	require.NotNil(t, cfg.TimeZone)
 	assert.Equal(t, "Europe/Tallinn", cfg.TimeZone.String())
+	assert.Equal(t, siteagent.ReplicaConfig{ID: "agent-0", LeaseTTL: 2 * time.Minute, Settle: 2 * time.Second}, cfg.Replicas)
 	assert.Equal(t, siteagent.EventsAMQP, cfg.Events.Mode)
 	assert.Equal(t, "amqps://rabbit.example.org:5671", cfg.Events.AMQPURL)
 	assert.Equal(t, "wss://waldur.example.org/rmqws-stomp", cfg.Events.STOMPURL)
@@ -196,4 +201,19 @@ func TestFromEnvFirstErrorWins(t *testing.T) {
 	var e *agentconfig.Error
 	require.ErrorAs(t, err, &e)
 	assert.Equal(t, "WALDUR_AGENT_CONCURRENCY", e.Key)
+}
+
+func TestFromEnvTokenKind(t *testing.T) {
+	cfg, err := agentconfig.FromEnv(env{"WALDUR_API_TOKEN": "eyJhbGciOi", "WALDUR_API_TOKEN_KIND": "oidc"}.get)
+	require.NoError(t, err)
+	assert.Equal(t, waldur.TokenOIDC, cfg.TokenKind)
+
+	cfg, err = agentconfig.FromEnv(env{"WALDUR_API_TOKEN": "w_abc"}.get)
+	require.NoError(t, err)
+	assert.Equal(t, waldur.TokenAuto, cfg.TokenKind, "unset: siteagent guesses")
+
+	_, err = agentconfig.FromEnv(env{"WALDUR_API_TOKEN": "x", "WALDUR_API_TOKEN_KIND": "bearer"}.get)
+	var ae *agentconfig.Error
+	require.True(t, errors.As(err, &ae), "%v", err)
+	assert.Equal(t, "WALDUR_API_TOKEN_KIND", ae.Key)
 }

@@ -2243,6 +2243,11 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// EventSubscriptionsDestroy Delete a legacy event subscription with its queues and RabbitMQ user
+	//
+	// Corresponds with DELETE /api/event-subscriptions/{uuid}/ (the `EventSubscriptionsDestroy` operationId).
+	EventSubscriptionsDestroy(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// EventSubscriptionsCreateQueueWithBody Get or create the legacy queue of a subscription for one offering and type
 	//
 	// Takes any type of body and a specified content type.
@@ -2768,6 +2773,21 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/users/me/ (the `UsersMeRetrieve` operationId).
 	UsersMeRetrieve(ctx context.Context, params *UsersMeRetrieveParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// EventSubscriptionsDestroy Delete a legacy event subscription with its queues and RabbitMQ user
+//
+// Corresponds with DELETE /api/event-subscriptions/{uuid}/ (the `EventSubscriptionsDestroy` operationId).
+func (c *Client) EventSubscriptionsDestroy(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventSubscriptionsDestroyRequest(c.Server, uuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // EventSubscriptionsCreateQueueWithBody Get or create the legacy queue of a subscription for one offering and type
@@ -4094,6 +4114,40 @@ func (c *Client) UsersMeRetrieve(ctx context.Context, params *UsersMeRetrievePar
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewEventSubscriptionsDestroyRequest constructs an http.Request for the EventSubscriptionsDestroy method
+func NewEventSubscriptionsDestroyRequest(server string, uuid UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/event-subscriptions/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewEventSubscriptionsCreateQueueRequest calls the generic EventSubscriptionsCreateQueue builder with application/json body
@@ -7318,6 +7372,13 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// EventSubscriptionsDestroyWithResponse Delete a legacy event subscription with its queues and RabbitMQ user
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/event-subscriptions/{uuid}/ (the `EventSubscriptionsDestroy` operationId).
+	EventSubscriptionsDestroyWithResponse(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*EventSubscriptionsDestroyResponse, error)
+
 	// EventSubscriptionsCreateQueueWithBodyWithResponse Get or create the legacy queue of a subscription for one offering and type
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -7899,6 +7960,75 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/users/me/ (the `UsersMeRetrieve` operationId).
 	UsersMeRetrieveWithResponse(ctx context.Context, params *UsersMeRetrieveParams, reqEditors ...RequestEditorFn) (*UsersMeRetrieveResponse, error)
+}
+
+// EventSubscriptionsDestroyResponse429Headers the declared response headers of an HTTP 429 response for EventSubscriptionsDestroy
+type EventSubscriptionsDestroyResponse429Headers struct {
+	RetryAfter int
+}
+
+type EventSubscriptionsDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *EventSubscriptionsDestroyResponse429Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r EventSubscriptionsDestroyResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EventSubscriptionsDestroyResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EventSubscriptionsDestroyResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r EventSubscriptionsDestroyResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r EventSubscriptionsDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EventSubscriptionsDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EventSubscriptionsDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EventSubscriptionsDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // EventSubscriptionsCreateQueueResponse429Headers the declared response headers of an HTTP 429 response for EventSubscriptionsCreateQueue
@@ -12348,6 +12478,19 @@ func (r UsersMeRetrieveResponse) ContentType() string {
 	return ""
 }
 
+// EventSubscriptionsDestroyWithResponse Delete a legacy event subscription with its queues and RabbitMQ user
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/event-subscriptions/{uuid}/ (the `EventSubscriptionsDestroy` operationId).
+func (c *ClientWithResponses) EventSubscriptionsDestroyWithResponse(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*EventSubscriptionsDestroyResponse, error) {
+	rsp, err := c.EventSubscriptionsDestroy(ctx, uuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventSubscriptionsDestroyResponse(rsp)
+}
+
 // EventSubscriptionsCreateQueueWithBodyWithResponse Get or create the legacy queue of a subscription for one offering and type
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -13408,6 +13551,69 @@ func (c *ClientWithResponses) UsersMeRetrieveWithResponse(ctx context.Context, p
 		return nil, err
 	}
 	return ParseUsersMeRetrieveResponse(rsp)
+}
+
+// ParseEventSubscriptionsDestroyResponse parses an HTTP response from a EventSubscriptionsDestroyWithResponse call
+func ParseEventSubscriptionsDestroyResponse(rsp *http.Response) (*EventSubscriptionsDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EventSubscriptionsDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers EventSubscriptionsDestroyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseEventSubscriptionsCreateQueueResponse parses an HTTP response from a EventSubscriptionsCreateQueueWithResponse call

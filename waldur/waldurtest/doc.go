@@ -33,8 +33,9 @@
 // arrays paged by page and page_size (default 10, at most 300) with Link and
 // X-Result-Count headers, HEAD counts, sparse fieldsets with repeated field=,
 // DRF error bodies, and 401 with WWW-Authenticate: Token for missing or
-// invalid credentials. Requests authenticate with "Token <key>" or, for a
-// personal access token, "Bearer w_…".
+// invalid credentials. Requests authenticate with "Token <key>" (DRF token),
+// "Bearer w_…" (personal access token) or "Bearer <other>" (OIDC access
+// token); a credential sent under another kind's scheme is refused.
 //
 // Objects follow Waldur's state machines. Order actions are refused in other
 // states with 409 {"detail": "Valid states for operation: …"} (or, with

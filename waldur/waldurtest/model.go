@@ -22,6 +22,7 @@ type user struct {
 	Password      string
 	Token         string
 	PAT           string
+	OIDC          string // an OIDC access token, if any
 	TokenLifetime *int
 	Created       time.Time
 }
@@ -263,7 +264,10 @@ type subscription struct {
 	SourceIP    string
 	Created     time.Time
 	Modified    time.Time
-	queues      []*subscriptionQueue
+	// Password is the RabbitMQ password: the user's DRF token when the
+	// subscription was created. Registering it again does not change it.
+	Password string
+	queues   []*subscriptionQueue
 }
 
 type subscriptionQueue struct {

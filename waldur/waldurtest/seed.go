@@ -25,8 +25,10 @@ type UserSpec struct {
 	// Token is the user's DRF token; default 40 random hex digits.
 	Token string
 	// PAT is a personal access token (w_…) accepted as Bearer; default random.
-	PAT     string
-	IsStaff bool
+	PAT string
+	// OIDCToken is an OIDC access token accepted as Bearer; default random.
+	OIDCToken string
+	IsStaff   bool
 }
 
 // CustomerSpec describes an organisation.
@@ -199,7 +201,7 @@ func (s *Server) addUserLocked(spec UserSpec) *user {
 		UUID: orNew(spec.UUID), Username: orDefault(spec.Username, fmt.Sprintf("user-%d", n)),
 		FullName: spec.FullName, Email: spec.Email, IsStaff: spec.IsStaff, Password: spec.Password,
 		Token: orDefault(spec.Token, randomHex(20)), PAT: orDefault(spec.PAT, "w_"+randomHex(24)),
-		Created: s.now(),
+		OIDC: orDefault(spec.OIDCToken, "eyJ"+randomHex(24)), Created: s.now(),
 	}
 	if u.FullName == "" {
 		u.FullName = u.Username
@@ -207,6 +209,7 @@ func (s *Server) addUserLocked(spec UserSpec) *user {
 	s.st.users.add(u.UUID, u)
 	s.st.tokens[u.Token] = u
 	s.st.tokens[u.PAT] = u
+	s.st.tokens[u.OIDC] = u
 	return u
 }
 
@@ -222,6 +225,19 @@ func (s *Server) UserToken(id uuid.UUID) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.mustUser(id).Token
+}
+
+// RotateToken gives a user a new DRF token, as regenerating it in Waldur
+// does, and returns it; the old one is refused from now on. Legacy event
+// subscriptions keep the RabbitMQ password they were created with.
+func (s *Server) RotateToken(id uuid.UUID) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.mustUser(id)
+	delete(s.st.tokens, u.Token)
+	u.Token = randomHex(20)
+	s.st.tokens[u.Token] = u
+	return u.Token
 }
 
 // ExpireToken makes a DRF token or PAT fail with 401 "Token has expired.",

@@ -202,6 +202,10 @@ func (s *Server) Token() string { return s.provider.Token }
 // sent as "Authorization: Bearer <pat>".
 func (s *Server) PAT() string { return s.provider.PAT }
 
+// OIDCToken returns an OIDC access token of the default provider user, sent
+// as "Authorization: Bearer <token>".
+func (s *Server) OIDCToken() string { return s.provider.OIDC }
+
 // ProviderUser returns the UUID of the default provider user.
 func (s *Server) ProviderUser() uuid.UUID { return s.provider.UUID }
 
@@ -216,6 +220,7 @@ type reqCtx struct {
 	body   []byte
 	user   *user
 	cred   string
+	kind   credKind // of cred, once authenticated
 	op     string
 	now    time.Time
 	events []Event
@@ -319,19 +324,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// authenticate checks the Authorization header against the users' DRF tokens
-// and PATs and sets c.user. On failure c.cred says why. Bearer values other
-// than PATs would be OIDC tokens in Waldur; they are not modelled and refused.
+// authenticate checks the Authorization header against the users' DRF tokens,
+// PATs and OIDC tokens and sets c.user and c.kind. On failure c.cred says why.
+// As in Waldur, the scheme picks the backend: "Token" is a DRF token, a
+// bearer starting with "w_" a PAT, any other bearer an OIDC token; a valid
+// credential sent under another kind's scheme is refused.
 func (s *Server) authenticate(r *http.Request, c *reqCtx) bool {
 	h := r.Header.Get("Authorization")
 	scheme, cred, _ := strings.Cut(h, " ")
 	cred = strings.TrimSpace(cred)
+	var kind credKind
 	switch {
 	case h == "":
 		c.cred = ""
 		return false
-	case strings.EqualFold(scheme, "Token") && cred != "":
+	case cred == "":
+		c.cred = "invalid"
+		return false
+	case strings.EqualFold(scheme, "Token"):
+		kind = credDRF
 	case strings.EqualFold(scheme, "Bearer") && strings.HasPrefix(cred, "w_"):
+		kind = credPAT
+	case strings.EqualFold(scheme, "Bearer"):
+		kind = credOIDC
 	default:
 		c.cred = "invalid"
 		return false
@@ -340,6 +355,9 @@ func (s *Server) authenticate(r *http.Request, c *reqCtx) bool {
 	u := s.st.tokens[cred]
 	expired := s.st.expired[cred]
 	s.mu.Unlock()
+	if u != nil && cred != map[credKind]string{credDRF: u.Token, credPAT: u.PAT, credOIDC: u.OIDC}[kind] {
+		u = nil // e.g. a DRF token sent as a bearer goes to OIDC, which refuses it
+	}
 	switch {
 	case u == nil:
 		c.cred = "invalid"
@@ -348,9 +366,18 @@ func (s *Server) authenticate(r *http.Request, c *reqCtx) bool {
 		c.cred = "expired"
 		return false
 	}
-	c.user, c.cred = u, cred
+	c.user, c.cred, c.kind = u, cred, kind
 	return true
 }
+
+// credKind is how a request authenticated.
+type credKind int
+
+const (
+	credDRF credKind = iota + 1
+	credPAT
+	credOIDC
+)
 
 func (c *reqCtx) unauthorized() reply {
 	msg := "Authentication credentials were not provided."
