@@ -127,8 +127,9 @@ type Config struct {
 	// ResourceStatusProcessor.
 	ResourceStatus ResourceStatusProcessor
 
-	// APIKeys rotates resource API keys when consumers ask for new values
-	// (Waldur 8.1). Optional.
+	// APIKeys carries out Waldur's commands on resource API keys (Waldur
+	// 8.1): rotate, and on newer Waldur create, pause, resume, update and
+	// delete when it is also an APIKeyProcessor. Optional.
 	APIKeys APIKeyRotator
 
 	// SyncInterval is how often membership, offering users and resource

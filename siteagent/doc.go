@@ -76,9 +76,12 @@
 //   - ResourceStatus (ResourceStatusProcessor): paused, downscaled and restored
 //     resources are applied to the backend, and backend limits and metadata
 //     flow back to Waldur.
-//   - APIKeys (APIKeyRotator): resource API keys a Create processor returns in
-//     Result.APIKeys are reported to Waldur, and rotation requests are answered
-//     with a new value. Package apikeys provides a ready rotator and metering.
+//   - APIKeys (APIKeyRotator, or APIKeyProcessor for every command): resource
+//     API keys a Create processor returns in Result.APIKeys are reported to
+//     Waldur, and Waldur's commands on single keys (create, rotate, pause,
+//     resume, update, delete) are carried out and acknowledged, dispatched on
+//     the key's pending_action. Package apikeys provides a ready processor and
+//     metering.
 //
 // # Events
 //

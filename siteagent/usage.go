@@ -58,6 +58,18 @@ func (f UsageReporterFunc) ReportUsage(ctx context.Context, r *waldur.Resource, 
 	return f(ctx, r, p)
 }
 
+// UsageFlusher is an optional interface of a UsageReporter whose numbers
+// reach it from elsewhere in batches, such as a meter that counts requests
+// in memory and flushes them into the reporter. The agent calls FlushUsage
+// before every usage pass, before reporting a resource that a Terminate
+// order is about to remove, and before the final pass at shutdown, so that
+// what was counted up to then is in the report even when the flusher's own
+// schedule (or its own stop) has not come round yet. An error is logged and
+// the pass goes on with what the reporter has.
+type UsageFlusher interface {
+	FlushUsage(ctx context.Context) error
+}
+
 // DecreasingUsage is an optional interface of a UsageReporter whose totals may
 // go down within a month (corrections, refunds). When UsageMayDecrease
 // returns true, lower totals are reported like any other.
@@ -132,7 +144,23 @@ func (w *usageWork) interval() time.Duration { return w.a.cfg.UsageInterval }
 
 func usageKey(id waldur.UUID) string { return "usage:" + waldur.Hex(id) }
 
+// flush asks a UsageFlusher reporter to bring its numbers up to date.
+func (w *usageWork) flush(ctx context.Context) {
+	f, ok := w.p.(UsageFlusher)
+	if !ok {
+		return
+	}
+	_, err := callUser(ctx, w.a.cfg.ProcessorTimeout, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, f.FlushUsage(ctx)
+	})
+	if err != nil && ctx.Err() == nil {
+		w.a.noteError(err)
+		w.a.log.Warn("siteagent: usage flush failed; reporting what the reporter has", "error", err)
+	}
+}
+
 func (w *usageWork) reconcile(runCtx, workCtx context.Context) {
+	w.flush(runCtx)
 	ok := true
 	for _, off := range w.a.passOfferings() {
 		if err := w.pass(runCtx, workCtx, off); err != nil {
@@ -202,6 +230,7 @@ func (w *usageWork) pass(runCtx, workCtx context.Context, off *offering) error {
 // in the caller and within ctx, so that usage counted since the last pass is
 // not lost with the process.
 func (w *usageWork) finalPass(ctx context.Context) {
+	w.flush(ctx)
 	for _, off := range w.a.passOfferings() {
 		if err := w.passWith(ctx, off, func() *batch { return w.a.inlineBatch(ctx) }); err != nil {
 			w.a.log.Warn("siteagent: final usage pass failed", "offering", off.id, "error", err)
@@ -281,6 +310,7 @@ func (w *usageWork) passWith(runCtx context.Context, off *offering, newBatch fun
 // so usage counted since the last pass still reaches Waldur. Failures are
 // logged and counted like a pass's.
 func (w *usageWork) reportResource(ctx context.Context, off *offering, r *waldur.Resource) {
+	w.flush(ctx)
 	ps := w.newPass(off, waldur.ListUsagesOptions{ResourceUUID: r.UUID}, func() *batch { return w.a.inlineBatch(ctx) })
 	var err error
 	for i := range ps.periods {

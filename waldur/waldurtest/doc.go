@@ -64,8 +64,9 @@
 // # Events
 //
 // Where Waldur would publish to RabbitMQ (an order reaching pending-provider
-// or done, a username being set, a key rotation being requested, a project
-// role changing, a resource being paused or resynced) the server produces an Event, keeps
+// or done, a username being set, a command on a resource API key being
+// requested (CommandAPIKey, RotateAPIKey), a project role changing, a
+// resource being paused or resynced) the server produces an Event, keeps
 // it for Server.Events and hands it to the EventSink given with
 // WithEventSink; Server.Emit sends any other event the same way.
 // register_queue and create_queue hand the queue to a QueueProvisioner, so a

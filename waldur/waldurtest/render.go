@@ -263,8 +263,16 @@ func (s *Server) renderAPIKey(k *apiKey) waldurapi.ResourceAPIKey {
 	return waldurapi.ResourceAPIKey{
 		UUID: k.UUID, ResourceUUID: k.Resource.UUID, ResourceBackendID: k.Resource.BackendID,
 		ClientID: k.ClientID, State: waldurapi.ResourceAPIKeyState(k.State), ErrorMessage: k.ErrorMessage,
-		Modified: k.Modified,
+		Modified: k.Modified, PendingAction: pendingAction(k.PendingAction),
 	}
+}
+
+func pendingAction(a string) *waldurapi.ResourceAPIKeyAction {
+	if a == "" {
+		return nil
+	}
+	v := waldurapi.ResourceAPIKeyAction(a)
+	return &v
 }
 
 func (s *Server) renderIdentity(id *identity) waldurapi.AgentIdentity {

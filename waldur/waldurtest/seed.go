@@ -170,7 +170,7 @@ type APIKeySpec struct {
 	Resource uuid.UUID // required
 	ClientID string    // default "<backend_id or resource hex>-<n>"
 	Key      string    // default random
-	State    string    // Creating, OK (default), Updating, Erred
+	State    string    // Creating, OK (default), Updating, Erred, Paused, Deleting, Deleted
 }
 
 func orNew(id uuid.UUID) uuid.UUID {
@@ -651,7 +651,7 @@ func (s *Server) AddAPIKey(spec APIKeySpec) uuid.UUID {
 		panic(fmt.Sprintf("waldurtest: no resource %s", spec.Resource))
 	}
 	state := orDefault(spec.State, keyOK)
-	if !slices.Contains([]string{keyCreating, keyOK, keyUpdating, keyErred}, state) {
+	if !slices.Contains([]string{keyCreating, keyOK, keyUpdating, keyErred, keyPaused, keyDeleting, keyDeleted}, state) {
 		panic(fmt.Sprintf("waldurtest: invalid API key state %q", state))
 	}
 	prefix := orDefault(r.BackendID, hexID(r.UUID))
@@ -669,7 +669,23 @@ func (s *Server) AddAPIKey(spec APIKeySpec) uuid.UUID {
 // RotateAPIKey requests a new value for a key as its consumer would: an OK or
 // Erred key of a live resource becomes Updating and the
 // resource_api_key_rotation event is emitted. It fails in other states.
-func (s *Server) RotateAPIKey(id uuid.UUID) error {
+func (s *Server) RotateAPIKey(id uuid.UUID) error { return s.CommandAPIKey(id, "rotate") }
+
+// CommandAPIKey requests a command on a key as Waldur does (newer than
+// 8.1.2): the key takes the command's transitional state with the action as
+// its pending_action, and the resource_api_key_rotation event carries the
+// action. The commands and the states they are valid from:
+//
+//	create  Creating, without a pending action (a key Waldur created) → Creating
+//	rotate  OK, Erred      → Updating, settled by set_key
+//	pause   OK             → Updating, settled by set_paused (→ Paused)
+//	resume  Paused         → Updating, settled by set_ok
+//	update  OK             → Updating, settled by set_ok
+//	delete  OK, Paused, Erred → Deleting, settled by set_deleted (→ Deleted)
+//
+// create is settled by set_key; set_erred settles any. It fails in other
+// states, and when the key's resource is not live.
+func (s *Server) CommandAPIKey(id uuid.UUID, action string) error {
 	var err error
 	s.seed(func(c *reqCtx) {
 		k := s.st.apiKeys.get(id)
@@ -677,8 +693,8 @@ func (s *Server) RotateAPIKey(id uuid.UUID) error {
 			err = fmt.Errorf("waldurtest: no API key %s", id)
 			return
 		}
-		if _, ok := s.requestRotation(c, k); !ok {
-			err = fmt.Errorf("waldurtest: API key %s is %s, not OK or Erred, or its resource is not live", id, k.State)
+		if _, ok := s.requestCommand(c, k, action); !ok {
+			err = fmt.Errorf("waldurtest: API key %s is %s: %s is not valid now, or its resource is not live", id, k.State, action)
 		}
 	})
 	return err
