@@ -103,8 +103,10 @@ type Config struct {
 	// counted as stuck in Stats, and retried regardless of backoff. Default 30m.
 	StuckOrderAge time.Duration
 
-	// ErrorTraceback sends a traceback (the panic stack, or the error chain)
-	// with set_state_erred. Default false: only the message.
+	// ErrorTraceback sends the error chain as the traceback of
+	// set_state_erred (at most MaxErrorTraceback bytes). Default false: an
+	// empty traceback. A panic's stack is never sent; it goes to the log
+	// under the log id Waldur shows.
 	ErrorTraceback bool
 
 	// Orders processes marketplace orders. At least one of Orders,
@@ -145,11 +147,11 @@ type Config struct {
 	// oldest first and ending with the current one. Default 2: the previous
 	// and the current month, so usage that arrives late is still billed.
 	UsagePeriods int
-	// TimeZone is where billing months begin and end; the usage date sent to
-	// Waldur is the first instant of the month there. Default UTC. Waldur
-	// derives the billing month from that instant in its own time zone, so a
-	// zone east of Waldur's moves the first instant into the previous month
-	// in Waldur's eyes: keep UTC unless Waldur runs in the same zone.
+	// TimeZone is where billing months begin and end for collecting usage.
+	// Default UTC. The date sent to Waldur with a month's usage is the 1st
+	// of that month at 12:00 UTC, which Waldur files under that month
+	// whatever its own time zone; set TimeZone to Waldur's so the agent's
+	// months and Waldur's begin at the same instant.
 	TimeZone *time.Location
 
 	// Events configures event delivery. The zero value picks a broker

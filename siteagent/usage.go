@@ -27,7 +27,7 @@ import (
 // first) and report the answer to Waldur:
 //
 //   - totals go with one set_usage per resource and month, all components at
-//     once, dated the first instant of the month in Config.TimeZone; amounts
+//     once, dated the 1st of the month at 12:00 UTC (see Config.TimeZone); amounts
 //     are rounded to two decimals;
 //   - per-user usage goes with set_user_usages, per component;
 //   - what Waldur already has is not sent again: the agent reads the
@@ -88,6 +88,15 @@ func (p Period) String() string { return p.Start.Format("2006-01") }
 
 // Current reports whether now falls in the period.
 func (p Period) Current(now time.Time) bool { return !now.Before(p.Start) && now.Before(p.End) }
+
+// usageDate is the date sent with a period's usage: the 1st of the month at
+// 12:00 UTC. Waldur files usage under the month of that instant in its own
+// time zone, and noon UTC on the 1st is on the 1st in every zone from UTC-12
+// to UTC+14, while the first instant of the month would fall in the previous
+// month for a server west of the agent's zone.
+func usageDate(p Period) time.Time {
+	return time.Date(p.Start.Year(), p.Start.Month(), 1, 12, 0, 0, 0, time.UTC)
+}
 
 // Usage is a resource's usage in a period.
 type Usage struct {
@@ -453,7 +462,7 @@ func (ps *usagePass) report(ctx context.Context, r *waldur.Resource, period int,
 		items = append(items, waldur.UsageAmount{Type: t, Amount: amount})
 	}
 	if changed {
-		err := a.client.Usages.SetUsage(ctx, waldur.UsageReport{Resource: r.UUID, Date: p.Start, Usages: items})
+		err := a.client.Usages.SetUsage(ctx, waldur.UsageReport{Resource: r.UUID, Date: usageDate(p), Usages: items})
 		if err != nil {
 			var apiErr *waldur.APIError
 			if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest && !p.Current(a.cfg.Now()) {

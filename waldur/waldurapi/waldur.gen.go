@@ -1490,10 +1490,11 @@ type OrderApproveRequest struct {
 	Attributes map[string]interface{} `json:"attributes,omitempty,omitzero"`
 }
 
-// OrderErrorRequest defines model for OrderErrorRequest.
+// OrderErrorRequest Waldur reads both keys from the validated data, so both are always
+// sent; empty strings are allowed.
 type OrderErrorRequest struct {
-	ErrorMessage   string `json:"error_message,omitempty,omitzero"`
-	ErrorTraceback string `json:"error_traceback,omitempty,omitzero"`
+	ErrorMessage   string `json:"error_message"`
+	ErrorTraceback string `json:"error_traceback"`
 }
 
 // OrderField defines model for OrderField.
@@ -1817,6 +1818,11 @@ type OrderList = []Order
 
 // ProviderOfferingList defines model for ProviderOfferingList.
 type ProviderOfferingList = []ProviderOffering
+
+// RefusedForOfferingType Error body in one of Waldur's three shapes: `{"detail": "msg"}`, a field-error
+// object `{"field": ["msg"], "non_field_errors": ["msg"]}`, or an array of messages
+// `["msg"]`. Left untyped so that each shape decodes.
+type RefusedForOfferingType = ErrorBody
 
 // ResourceList defines model for ResourceList.
 type ResourceList = []Resource
@@ -10488,6 +10494,8 @@ type MarketplaceOrdersSetStateDoneResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *RefusedForOfferingType
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *InvalidState
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -10514,6 +10522,11 @@ func (r MarketplaceOrdersSetStateDoneResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r MarketplaceOrdersSetStateDoneResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r MarketplaceOrdersSetStateDoneResponse) GetJSON405() *RefusedForOfferingType {
+	return r.JSON405
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
@@ -10571,6 +10584,8 @@ type MarketplaceOrdersSetStateErredResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *RefusedForOfferingType
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *InvalidState
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -10597,6 +10612,11 @@ func (r MarketplaceOrdersSetStateErredResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r MarketplaceOrdersSetStateErredResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r MarketplaceOrdersSetStateErredResponse) GetJSON405() *RefusedForOfferingType {
+	return r.JSON405
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
@@ -10654,6 +10674,8 @@ type MarketplaceOrdersSetStateExecutingResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *RefusedForOfferingType
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *InvalidState
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -10680,6 +10702,11 @@ func (r MarketplaceOrdersSetStateExecutingResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r MarketplaceOrdersSetStateExecutingResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r MarketplaceOrdersSetStateExecutingResponse) GetJSON405() *RefusedForOfferingType {
+	return r.JSON405
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
@@ -16564,6 +16591,13 @@ func ParseMarketplaceOrdersSetStateDoneResponse(rsp *http.Response) (*Marketplac
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest RefusedForOfferingType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest InvalidState
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -16641,6 +16675,13 @@ func ParseMarketplaceOrdersSetStateErredResponse(rsp *http.Response) (*Marketpla
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest RefusedForOfferingType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest InvalidState
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -16717,6 +16758,13 @@ func ParseMarketplaceOrdersSetStateExecutingResponse(rsp *http.Response) (*Marke
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest RefusedForOfferingType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest InvalidState

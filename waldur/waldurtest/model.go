@@ -121,6 +121,7 @@ type order struct {
 	Created        time.Time
 	Modified       time.Time
 	CompletedAt    *time.Time
+	StartDate      *time.Time
 	// transitions lists the successful state-changing actions called on the
 	// order over the API, oldest first.
 	transitions []string
