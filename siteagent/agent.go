@@ -47,6 +47,7 @@ type Agent struct {
 	workPruned time.Time                              // when idle work keys were last forgotten
 	attempts   map[waldur.UUID]int                    // order → processor calls in this process
 	timers     map[string]*time.Timer                 // work key → scheduled retry
+	refusals   refusals                               // orders Waldur refused for their offering type
 	due        map[string]func(context.Context) error // scheduled work whose time has come
 	dueOrder   []string                               // keys of due, oldest first (may hold stale keys)
 	dueCh      chan struct{}                          // wakes feedDue when due grows
@@ -268,4 +269,8 @@ func (a *Agent) connect(ctx context.Context) error {
 
 func (a *Agent) noteError(err error) {
 	a.counters.setError(a.cfg.Now(), err)
+	var pe *userPanic
+	if errors.As(err, &pe) && pe.logged.CompareAndSwap(false, true) {
+		a.log.Error("siteagent: processor panicked", "log_id", pe.id, "panic", fmt.Sprint(pe.value), "stack", string(pe.stack))
+	}
 }

@@ -103,8 +103,10 @@ type Config struct {
 	// counted as stuck in Stats, and retried regardless of backoff. Default 30m.
 	StuckOrderAge time.Duration
 
-	// ErrorTraceback sends a traceback (the panic stack, or the error chain)
-	// with set_state_erred. Default false: only the message.
+	// ErrorTraceback sends the error chain as the traceback of
+	// set_state_erred (at most MaxErrorTraceback bytes). Default false: an
+	// empty traceback. A panic's stack is never sent; it goes to the log
+	// under the log id Waldur shows.
 	ErrorTraceback bool
 
 	// Orders processes marketplace orders. At least one of Orders,
@@ -125,9 +127,15 @@ type Config struct {
 	// ResourceStatusProcessor.
 	ResourceStatus ResourceStatusProcessor
 
-	// APIKeys rotates resource API keys when consumers ask for new values
-	// (Waldur 8.1). Optional.
+	// APIKeys carries out Waldur's commands on resource API keys (Waldur
+	// 8.1): rotate, and on newer Waldur create, pause, resume, update and
+	// delete when it is also an APIKeyProcessor. Optional.
 	APIKeys APIKeyRotator
+	// PeriodicLimits applies Waldur's periodic usage policies (Slurm
+	// fairshare and limits) to resources; set it only where periodic
+	// limits are enabled, as it subscribes the agent to their events.
+	// Optional.
+	PeriodicLimits PeriodicLimitsProcessor
 
 	// SyncInterval is how often membership, offering users and resource
 	// status are reconciled in full; events bring changes in between.
@@ -139,11 +147,11 @@ type Config struct {
 	// oldest first and ending with the current one. Default 2: the previous
 	// and the current month, so usage that arrives late is still billed.
 	UsagePeriods int
-	// TimeZone is where billing months begin and end; the usage date sent to
-	// Waldur is the first instant of the month there. Default UTC. Waldur
-	// derives the billing month from that instant in its own time zone, so a
-	// zone east of Waldur's moves the first instant into the previous month
-	// in Waldur's eyes: keep UTC unless Waldur runs in the same zone.
+	// TimeZone is where billing months begin and end for collecting usage.
+	// Default UTC. The date sent to Waldur with a month's usage is the 1st
+	// of that month at 12:00 UTC, which Waldur files under that month
+	// whatever its own time zone; set TimeZone to Waldur's so the agent's
+	// months and Waldur's begin at the same instant.
 	TimeZone *time.Location
 
 	// Events configures event delivery. The zero value picks a broker
@@ -215,8 +223,8 @@ func (c Config) withDefaults() (Config, error) {
 	default:
 		c.TokenKind = c.TokenKind.Resolve(c.Token)
 	}
-	if c.Orders == nil && c.APIKeys == nil && c.Membership == nil && c.OfferingUsers == nil && c.Usage == nil && c.ResourceStatus == nil {
-		return c, configError("Orders", "no processor configured (set Orders, APIKeys, Membership, OfferingUsers, Usage or ResourceStatus)")
+	if c.Orders == nil && c.APIKeys == nil && c.Membership == nil && c.OfferingUsers == nil && c.Usage == nil && c.ResourceStatus == nil && c.PeriodicLimits == nil {
+		return c, configError("Orders", "no processor configured (set Orders, APIKeys, Membership, OfferingUsers, Usage, ResourceStatus or PeriodicLimits)")
 	}
 	if c.Concurrency < 0 || c.Concurrency > MaxConcurrency {
 		return c, configError("Concurrency", "must be between 0 (default) and %d", MaxConcurrency)

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/gsv-platform/waldur-agent-go/waldur"
+	"github.com/gsv-platform/waldur-agent-go/waldur/waldurtest"
 )
 
 // exampleServer stands in for Waldur in the examples.
@@ -136,6 +137,24 @@ func ExampleWithRetrySafe() {
 	err = c.Orders.Approve(ctx, order)
 	fmt.Println(waldur.IsInvalidState(err))
 	// Output: true
+}
+
+// Waldur checks the offering type on some order actions: set_state_erred is
+// for Marketplace.Slurm offerings only, and other types get 405, which no
+// retry can change.
+func ExampleIsRefusedForOfferingType() {
+	s := waldurtest.New()
+	defer s.Close()
+	offering := s.AddOffering(waldurtest.OfferingSpec{Type: waldur.OfferingTypeBasic})
+	order := s.AddOrder(waldurtest.OrderSpec{Offering: offering, State: "executing"})
+
+	err := s.Client().Orders.SetErred(context.Background(), order, "backend failed", "")
+	fmt.Println(waldur.IsRefusedForOfferingType(err), waldur.IsTransient(err))
+	fmt.Println(waldur.OrderActionAllowed("set_state_erred", waldur.OfferingTypeBasic),
+		waldur.OrderActionAllowed("set_state_done", waldur.OfferingTypeBasic))
+	// Output:
+	// true false
+	// false true
 }
 
 // An OIDC access token cannot be told from a DRF token by its look, so its

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,9 +13,9 @@ import (
 
 // componentChange is one entry of backend_components against the offering.
 type componentChange struct {
-	want    agentconfig.Component
+	want    waldur.OfferingComponentRequest
 	have    *waldur.OfferingComponent // nil: to be created
-	changes []string                  // "name: CPU → CPU hours"; empty: unchanged
+	changes []string                  // `name: "CPU" → "CPU hours"`; empty: unchanged
 }
 
 func (c componentChange) pending() bool { return c.have == nil || len(c.changes) > 0 }
@@ -46,7 +46,7 @@ func loadComponentsCommand(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("read offering %s: %w", l.offering.Config.OfferingUUID, err)
 	}
-	plan := componentPlan(l.offering.BackendComponents, o.Components)
+	plan := componentPlan(&l.offering, o.Components)
 	fmt.Fprintf(e.stdout, "offering %q (%s):\n", o.Name, l.offering.Config.OfferingUUID)
 	n := 0
 	for _, ch := range plan {
@@ -77,50 +77,64 @@ func loadComponentsCommand(ctx context.Context, e *env, args []string) error {
 	return pushPlan(ctx, e, c, l, plan, n)
 }
 
-// componentPlan compares the file's components with the offering's.
-func componentPlan(want []agentconfig.Component, have []waldur.OfferingComponent) []componentChange {
+// componentPlan compares the file's components with the offering's. Only
+// what the file sets is compared: an unset optional field is left as it is.
+func componentPlan(o *agentconfig.Offering, have []waldur.OfferingComponent) []componentChange {
 	byType := make(map[string]*waldur.OfferingComponent, len(have))
 	for i := range have {
 		byType[have[i].Type] = &have[i]
 	}
-	out := make([]componentChange, 0, len(want))
-	for _, w := range want {
+	out := make([]componentChange, 0, len(o.BackendComponents))
+	for _, w := range o.ComponentRequests() {
 		ch := componentChange{want: w, have: byType[w.Type]}
 		if h := ch.have; h != nil {
 			diff := func(field, from, to string) {
 				if from != to {
-					ch.changes = append(ch.changes, fmt.Sprintf("%s: %q → %q", field, from, to))
+					ch.changes = append(ch.changes, fmt.Sprintf("%s: %s → %s", field, from, to))
 				}
 			}
-			diff("name", h.Name, w.Label)
-			diff("measured_unit", h.MeasuredUnit, w.MeasuredUnit)
-			diff("billing_type", string(h.BillingType), w.AccountingType)
-			if w.Limit != nil {
-				diff("limit_amount", limitText(h.LimitAmount), limitText(roundLimit(w.Limit)))
+			diff("name", strconv.Quote(h.Name), strconv.Quote(w.Name))
+			diff("measured_unit", strconv.Quote(h.MeasuredUnit), strconv.Quote(w.MeasuredUnit))
+			diff("billing_type", string(h.BillingType), string(w.BillingType))
+			if w.Description != "" {
+				diff("description", strconv.Quote(h.Description), strconv.Quote(w.Description))
 			}
+			if w.ArticleCode != "" {
+				diff("article_code", strconv.Quote(h.ArticleCode), strconv.Quote(w.ArticleCode))
+			}
+			if w.LimitPeriod != nil {
+				diff("limit_period", text(h.LimitPeriod), text(w.LimitPeriod))
+			}
+			for _, f := range []struct {
+				name     string
+				from, to *int64
+			}{
+				{"limit_amount", h.LimitAmount, w.LimitAmount}, {"min_value", h.MinValue, w.MinValue},
+				{"max_value", h.MaxValue, w.MaxValue}, {"max_available_limit", h.MaxAvailableLimit, w.MaxAvailableLimit},
+				{"default_limit", h.DefaultLimit, w.DefaultLimit},
+			} {
+				if f.to != nil {
+					diff(f.name, text(f.from), text(f.to))
+				}
+			}
+			diff("is_boolean", fmt.Sprint(h.IsBoolean), fmt.Sprint(w.IsBoolean))
+			diff("is_prepaid", fmt.Sprint(h.IsPrepaid), fmt.Sprint(w.IsPrepaid))
 		}
 		out = append(out, ch)
 	}
 	return out
 }
 
-func describeComponent(c agentconfig.Component) string {
-	s := fmt.Sprintf("name %q, unit %q, billing %s", c.Label, c.MeasuredUnit, c.AccountingType)
-	if c.Limit != nil {
-		s += ", limit " + limitText(roundLimit(c.Limit))
+func describeComponent(c waldur.OfferingComponentRequest) string {
+	s := fmt.Sprintf("name %q, unit %q, billing %s", c.Name, c.MeasuredUnit, c.BillingType)
+	if c.LimitAmount != nil {
+		s += ", limit " + text(c.LimitAmount)
 	}
 	return s
 }
 
-func roundLimit(v *float64) *int64 {
-	if v == nil {
-		return nil
-	}
-	n := int64(math.Round(*v))
-	return &n
-}
-
-func limitText(v *int64) string {
+// text renders an optional value; nil is "none".
+func text[T any](v *T) string {
 	if v == nil {
 		return "none"
 	}
@@ -136,29 +150,37 @@ func inFile(typ string, cs []agentconfig.Component) bool {
 	return false
 }
 
-// pushPlan pushes the pending changes, one line per component.
+// pushPlan pushes the pending changes with Offerings.PushComponents (which
+// keeps an offering's limit period the file leaves unset), one line per
+// component.
 func pushPlan(ctx context.Context, e *env, c *waldur.Client, l *loaded, plan []componentChange, n int) error {
-	p := newProgress(e)
-	done, failed := 0, 0
+	var reqs []waldur.OfferingComponentRequest
 	for _, ch := range plan {
-		if !ch.pending() {
-			continue
+		if ch.pending() {
+			reqs = append(reqs, ch.want)
 		}
-		p.update("pushing components: %d/%d", done, n)
-		err := pushComponent(ctx, c, l.id, ch)
-		done++
+	}
+	p := newProgress(e)
+	p.update("pushing %d components", n)
+	pushed, err := c.Offerings.PushComponents(ctx, l.id, reqs)
+	if pushed == nil && err != nil {
+		p.done("pushing failed")
+		return fmt.Errorf("push components: %w", err)
+	}
+	failed := 0
+	for _, r := range pushed {
 		verb := "updated"
-		if ch.have == nil {
+		if r.Created {
 			verb = "created"
 		}
-		if err != nil {
+		if r.Err != nil {
 			failed++
-			fmt.Fprintf(e.stdout, "✗ %s: %v\n", ch.want.Type, err)
+			fmt.Fprintf(e.stdout, "✗ %s: %v\n", r.Type, r.Err)
 			continue
 		}
-		fmt.Fprintf(e.stdout, "✓ %s: %s\n", ch.want.Type, verb)
+		fmt.Fprintf(e.stdout, "✓ %s: %s\n", r.Type, verb)
 	}
-	p.done("pushed %d components, %d failed", done-failed, failed)
+	p.done("pushed %d components, %d failed", len(pushed)-failed, failed)
 	if failed > 0 {
 		return errFailed
 	}

@@ -1,13 +1,7 @@
 package main_test
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -17,45 +11,6 @@ import (
 	"github.com/gsv-platform/waldur-agent-go/waldur/waldurtest"
 )
 
-// componentCalls serves the component actions in front of the fake and
-// records their bodies; everything else goes to the fake.
-type componentCalls struct {
-	mu    sync.Mutex
-	calls []string
-	fail  string // a component type to refuse
-}
-
-func (c *componentCalls) wrap(t *testing.T, fake *waldurtest.Server) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && (strings.HasSuffix(r.URL.Path, "/create_offering_component/") || strings.HasSuffix(r.URL.Path, "/update_offering_component/")) {
-			body, _ := io.ReadAll(r.Body)
-			var m map[string]any
-			_ = json.Unmarshal(body, &m)
-			parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-			c.mu.Lock()
-			c.calls = append(c.calls, parts[len(parts)-1]+" "+string(body))
-			refuse := m["type"] == c.fail
-			c.mu.Unlock()
-			if refuse {
-				w.WriteHeader(http.StatusBadRequest)
-				_, _ = io.WriteString(w, `{"billing_type": ["Invalid."]}`)
-				return
-			}
-			w.WriteHeader(http.StatusCreated)
-			return
-		}
-		fake.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-func (c *componentCalls) recorded() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]string(nil), c.calls...)
-}
-
 func TestLoadComponents(t *testing.T) {
 	fake := waldurtest.NewServer(t)
 	offering := fake.AddOffering(waldurtest.OfferingSpec{Name: "Cluster", Components: []waldurtest.ComponentSpec{
@@ -63,9 +18,7 @@ func TestLoadComponents(t *testing.T) {
 		{Type: "mem", Name: "Memory", MeasuredUnit: "GB-Hours", BillingType: "usage"},
 		{Type: "gpu", Name: "GPU", MeasuredUnit: "Hours", BillingType: "usage"},
 	}})
-	var calls componentCalls
-	srv := calls.wrap(t, fake)
-	cfg := writeComponentsConfig(t, srv.URL, fake.Token(), offering, `
+	cfg := writeComponentsConfig(t, fake.URL(), fake.Token(), offering, `
       cpu: {measured_unit: k-Hours, accounting_type: usage, label: CPU hours, limit: 1000}
       mem: {measured_unit: GB-Hours, accounting_type: usage, label: Memory}
       storage: {measured_unit: TB, accounting_type: limit, label: Storage}`)
@@ -73,26 +26,43 @@ func TestLoadComponents(t *testing.T) {
 	r := agent(t, "load-components", "-config", cfg)
 	assert.Equal(t, 0, r.code, r.stdout+r.stderr)
 	assert.Equal(t, `offering "Cluster" (`+waldur.Hex(offering)+`):
-  ~ cpu: name: "CPU" → "CPU hours"; limit_amount: "none" → "1000"
+  ~ cpu: name: "CPU" → "CPU hours"; limit_amount: none → 1000
   = mem: unchanged
   + storage: create (name "Storage", unit "TB", billing limit)
     gpu: in the offering, not in the file; left alone
 dry run: 2 to push; run again with -apply to push them
 `, r.stdout)
-	assert.Empty(t, calls.recorded(), "a dry run changes nothing")
+	assert.Zero(t, fake.CallCount("marketplace_provider_offerings_create_offering_component")+
+		fake.CallCount("marketplace_provider_offerings_update_offering_component"), "a dry run changes nothing")
 
-	calls.mu.Lock()
-	calls.fail = "storage"
-	calls.mu.Unlock()
 	r = agent(t, "load-components", "-config", cfg, "-apply")
-	assert.Equal(t, 1, r.code)
-	assert.Contains(t, r.stdout, "✓ cpu: updated\n")
-	assert.Contains(t, r.stdout, `✗ storage: create_offering_component: 400 Bad Request {"billing_type": ["Invalid."]}`)
-	cpu, _ := fake.Offering(offering)
-	got := calls.recorded()
-	require.Len(t, got, 2)
-	assert.Contains(t, got[0], `update_offering_component {"uuid":"`+waldur.Hex(cpu.Components[0].UUID)+`","type":"cpu","name":"CPU hours","measured_unit":"k-Hours","billing_type":"usage","limit_amount":1000,"limit_period":"annual"}`)
-	assert.Equal(t, `create_offering_component {"type":"storage","name":"Storage","measured_unit":"TB","billing_type":"limit"}`, got[1])
+	assert.Equal(t, 0, r.code, r.stdout+r.stderr)
+	assert.Contains(t, r.stdout, "✓ cpu: updated\n✓ storage: created\n")
+	assert.Equal(t, 1, fake.CallCount("marketplace_provider_offerings_update_offering_component"), "mem is unchanged: not sent")
+	o, _ := fake.Offering(offering)
+	byType := map[string]waldur.OfferingComponent{}
+	for _, c := range o.Components {
+		byType[c.Type] = c
+	}
+	assert.Equal(t, "CPU hours", byType["cpu"].Name)
+	require.NotNil(t, byType["cpu"].LimitAmount)
+	assert.EqualValues(t, 1000, *byType["cpu"].LimitAmount)
+	require.NotNil(t, byType["cpu"].LimitPeriod)
+	assert.Equal(t, "annual", *byType["cpu"].LimitPeriod, "kept: the file sets no limit period")
+	assert.Equal(t, waldur.BillingType("limit"), byType["storage"].BillingType)
+
+	r = agent(t, "load-components", "-config", cfg)
+	assert.Contains(t, r.stdout, "nothing to push")
+
+	// A refusal is one ✗ line and exit 1; the others are still pushed.
+	cfg = writeComponentsConfig(t, fake.URL(), fake.Token(), offering, `
+      disk: {measured_unit: TB, accounting_type: limit, label: Disk}
+      net: {measured_unit: GB, accounting_type: usage, label: Network}`)
+	fake.FailNext("marketplace_provider_offerings_create_offering_component", 500, 1)
+	r = agent(t, "load-components", "-config", cfg, "-apply")
+	assert.Equal(t, 1, r.code, r.stdout+r.stderr)
+	assert.Regexp(t, `✗ disk: .*500`, r.stdout)
+	assert.Contains(t, r.stdout, "✓ net: created\n")
 }
 
 func writeComponentsConfig(t *testing.T, url, token string, offering waldur.UUID, components string) string {
@@ -105,4 +75,26 @@ func writeComponentsConfig(t *testing.T, url, token string, offering waldur.UUID
     backend_type: exec
     backend_components:`+components+"\n"), 0o600))
 	return path
+}
+
+func TestDiagnoseSlurmBackend(t *testing.T) {
+	fake := waldurtest.NewServer(t)
+	offering := fake.AddOffering(waldurtest.OfferingSpec{Name: "HPC cluster"})
+	path := t.TempDir() + "/agent.yaml"
+	require.NoError(t, os.WriteFile(path, []byte(`offerings:
+  - name: HPC cluster
+    waldur_api_url: `+fake.URL()+`/api/
+    waldur_api_token: `+fake.Token()+`
+    waldur_offering_uuid: `+waldur.Hex(offering)+`
+    backend_type: slurm
+    backend_settings:
+      default_account: root
+      frobnicate: yes
+    backend_components:
+      cpu: {measured_unit: k-Hours, unit_factor: 60000, accounting_type: limit, label: CPU}
+`), 0o600))
+	r := agent(t, "diagnose", "-config", path)
+	assert.Contains(t, r.stdout, "backend slurm\n")
+	assert.NotContains(t, r.stdout, "✗ backend")
+	assert.Regexp(t, `! backend: .*frobnicate`, r.stdout)
 }

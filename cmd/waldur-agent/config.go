@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gsv-platform/waldur-agent-go/backends/execbackend"
+	"github.com/gsv-platform/waldur-agent-go/backends/slurm"
 	"github.com/gsv-platform/waldur-agent-go/siteagent"
 	"github.com/gsv-platform/waldur-agent-go/siteagent/agentconfig"
 	"github.com/gsv-platform/waldur-agent-go/waldur"
@@ -60,6 +62,9 @@ type loaded struct {
 	file     *agentconfig.File
 	offering agentconfig.Offering
 	id       waldur.UUID
+	// backendWarnings are settings the backend does not apply, known once
+	// setProcessors has run.
+	backendWarnings []string
 }
 
 func (c *configFlags) load(e *env) (*loaded, error) {
@@ -141,10 +146,22 @@ func (l *loaded) setProcessors(cfg *siteagent.Config) error {
 			cfg.Usage = u
 		}
 		return nil
+	case "slurm":
+		logger := cfg.Logger
+		if logger == nil {
+			logger = slog.New(slog.DiscardHandler)
+		}
+		b, warnings, err := slurm.FromOffering(&l.offering, slurm.ExecRunner{}, logger)
+		if err != nil {
+			return usageError("%s: %v", l.path, err)
+		}
+		l.backendWarnings = warnings
+		b.Configure(cfg, &l.offering)
+		return nil
 	case "":
-		return usageError("%s: backend_type is not set; this command knows: exec", l.path)
+		return usageError("%s: backend_type is not set; this command knows: exec, slurm", l.path)
 	default:
-		return usageError("%s: backend_type %q is not built into this command; it knows: exec", l.path, l.offering.BackendType)
+		return usageError("%s: backend_type %q is not built into this command; it knows: exec, slurm", l.path, l.offering.BackendType)
 	}
 }
 

@@ -97,6 +97,9 @@ func (d *diagnosis) run(ctx context.Context) {
 		}
 		r.fail("backend: %v", err)
 	}
+	for _, w := range d.l.backendWarnings {
+		r.warn("backend: %s", w)
+	}
 	if !d.connect(ctx) {
 		return
 	}

@@ -13,7 +13,8 @@
 // The configuration is the YAML file of Waldur's reference agent
 // (waldur-site-agent; see siteagent/agentconfig), with the environment
 // variables of agentconfig.FromEnv applied over it. Its backend_type names
-// the backend: "exec" runs the site's own programs (backends/execbackend),
+// the backend: "slurm" is backends/slurm, with the reference agent's Slurm
+// settings; "exec" runs the site's own programs (backends/execbackend),
 // configured in backend_settings:
 //
 //	backend_type: exec

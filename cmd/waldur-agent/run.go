@@ -76,6 +76,9 @@ func serve(ctx context.Context, e *env, cf *configFlags, listen string) error {
 	if err := l.setProcessors(&cfg); err != nil {
 		return err
 	}
+	for _, w := range l.backendWarnings {
+		log.Warn("waldur-agent: backend setting not applied", "warning", w)
+	}
 	obs := &usageProgress{Observer: metrics, p: newProgress(e)}
 	cfg.Observer = obs
 	if cfg.Usage != nil {

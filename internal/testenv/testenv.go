@@ -23,6 +23,9 @@ const (
 	// EnvNodeModules is a directory holding node_modules with
 	// @modelcontextprotocol/sdk, for the MCP end-to-end test.
 	EnvNodeModules = "WALDUR_TEST_NODE_MODULES"
+	// EnvSlurm is set (to 1) where a local Slurm cluster with accounting
+	// runs as .ci/slurm starts it.
+	EnvSlurm = "WALDUR_TEST_SLURM"
 	// EnvChromium is the path of a Chromium binary for browser tests, for
 	// example /usr/bin/chromium (Debian's chromium package).
 	EnvChromium = "WALDUR_TEST_CHROMIUM"
@@ -76,6 +79,19 @@ func PostgresDSN(tb testing.TB) string {
 func NodeModules(tb testing.TB) string {
 	tb.Helper()
 	return Lookup(tb, EnvNodeModules, "a Node.js MCP client")
+}
+
+// Slurm skips tb unless WALDUR_TEST_SLURM is set. In CI (CI=true) a
+// missing cluster fails the test instead: CI starts one with .ci/slurm.
+func Slurm(tb testing.TB) {
+	tb.Helper()
+	if os.Getenv(EnvSlurm) != "" {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		tb.Fatalf("%s is not set in CI; .ci/run starts Slurm with .ci/slurm and sets it", EnvSlurm)
+	}
+	Lookup(tb, EnvSlurm, "a local Slurm cluster (run .ci/slurm as root)")
 }
 
 // Chromium returns WALDUR_TEST_CHROMIUM or skips tb.

@@ -69,7 +69,12 @@
 // zone, reporting periods), and BackendType, the *_backend names,
 // BackendSettings and BackendComponents keep the backend part for the
 // program's processors. YAML anchors and merge keys (<<) work as in the
-// reference agent.
+// reference agent. Component carries the offering component settings
+// typed, and Offering.ComponentRequests turns them into what
+// waldur.OfferingsService.PushComponents publishes to the offering (the
+// reference agent's load-components). Offering.PeriodicLimits is
+// backend_settings.periodic_limits; enabled on a backend other than Slurm
+// it is warned about and switched off, as nothing would apply it.
 //
 // An offering with OIDC client credentials (oidc_token_url, oidc_client_id,
 // oidc_client_secret) and no waldur_api_token gets a Config.Client that

@@ -82,6 +82,8 @@ type Offering struct {
 	BackendSettings map[string]any
 	// BackendComponents is backend_components, in file order.
 	BackendComponents []Component
+	// PeriodicLimits is backend_settings.periodic_limits.
+	PeriodicLimits PeriodicLimits
 
 	// Flags of the reference agent that concern processors. See the
 	// migration guide for how each carries over.
@@ -138,8 +140,33 @@ type Component struct {
 	AccountingType string
 	// Label is the component's name in Waldur.
 	Label string
-	// Limit is limit, nil when absent.
+	// Limit is limit, nil when absent: the default limit in Waldur's unit,
+	// sent to Waldur as the component's limit_amount.
 	Limit *float64
+
+	// The optional offering component settings the reference agent's
+	// load-components sends to Waldur (see OfferingComponentRequest).
+	Description       string // description
+	LimitPeriod       string // limit_period: month, quarterly, annual, total or ""
+	ArticleCode       string // article_code
+	MinValue          *int64 // min_value
+	MaxValue          *int64 // max_value
+	MaxAvailableLimit *int64 // max_available_limit
+	DefaultLimit      *int64 // default_limit
+	IsBoolean         bool   // is_boolean
+	// IsPrepaid is is_prepaid; it defaults to true for accounting_type
+	// "one", which is prepaid billing.
+	IsPrepaid bool
+	// Prepaid and renewal durations in months, nil when absent. A backend
+	// multiplies a prepaid ("one") component's limit by the order's
+	// duration.
+	MinPrepaidDuration  *int // min_prepaid_duration
+	MaxPrepaidDuration  *int // max_prepaid_duration
+	PrepaidDurationStep *int // prepaid_duration_step
+	MinRenewalDuration  *int // min_renewal_duration
+	MaxRenewalDuration  *int // max_renewal_duration
+	RenewalDurationStep *int // renewal_duration_step
+
 	// Fields holds every key of the entry as written, those above
 	// included, plus backend-specific ones (unit_factor_reporting,
 	// target_components, ...).
@@ -450,6 +477,9 @@ func (r *nodeReader) offering(n *yaml.Node, path string, g globals) (Offering, e
 		}
 	}
 
+	if err := r.periodicLimits(&o, join(path, "backend_settings")); err != nil {
+		return o, err
+	}
 	if err := r.connection(&o, n, path, urlPair, tokenPair, uuidPair, oidc); err != nil {
 		return o, err
 	}
@@ -602,6 +632,8 @@ func (r *nodeReader) components(n *yaml.Node, path string) ([]Component, error) 
 				if v, ok, err = r.number(fp.val, fk); ok {
 					c.Limit = &v
 				}
+			default:
+				err = r.componentField(&c, fp, fk)
 			}
 			if err != nil {
 				return nil, err
@@ -613,6 +645,9 @@ func (r *nodeReader) components(n *yaml.Node, path string) ([]Component, error) 
 			if req.val == "" {
 				return nil, r.errorf(p.val, join(key, req.name), "required")
 			}
+		}
+		if c.AccountingType == "one" && !hasKey(fields, "is_prepaid") {
+			c.IsPrepaid = true
 		}
 		if err := p.val.Decode(&c.Fields); err != nil {
 			return nil, r.errorf(p.val, key, "%s", yamlMessage(err))

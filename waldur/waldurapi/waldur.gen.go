@@ -603,6 +603,24 @@ func (e OrderType) Valid() bool {
 	}
 }
 
+// Defines values for PeriodicCommandResultMode.
+const (
+	PeriodicCommandResultModeEmulator   PeriodicCommandResultMode = "emulator"
+	PeriodicCommandResultModeProduction PeriodicCommandResultMode = "production"
+)
+
+// Valid indicates whether the value is a known member of the PeriodicCommandResultMode enum.
+func (e PeriodicCommandResultMode) Valid() bool {
+	switch e {
+	case PeriodicCommandResultModeEmulator:
+		return true
+	case PeriodicCommandResultModeProduction:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProviderOfferingField.
 const (
 	ProviderOfferingFieldBackendID       ProviderOfferingField = "backend_id"
@@ -651,11 +669,44 @@ func (e ProviderOfferingField) Valid() bool {
 	}
 }
 
+// Defines values for ResourceAPIKeyAction.
+const (
+	ResourceAPIKeyActionCreate ResourceAPIKeyAction = "create"
+	ResourceAPIKeyActionDelete ResourceAPIKeyAction = "delete"
+	ResourceAPIKeyActionPause  ResourceAPIKeyAction = "pause"
+	ResourceAPIKeyActionResume ResourceAPIKeyAction = "resume"
+	ResourceAPIKeyActionRotate ResourceAPIKeyAction = "rotate"
+	ResourceAPIKeyActionUpdate ResourceAPIKeyAction = "update"
+)
+
+// Valid indicates whether the value is a known member of the ResourceAPIKeyAction enum.
+func (e ResourceAPIKeyAction) Valid() bool {
+	switch e {
+	case ResourceAPIKeyActionCreate:
+		return true
+	case ResourceAPIKeyActionDelete:
+		return true
+	case ResourceAPIKeyActionPause:
+		return true
+	case ResourceAPIKeyActionResume:
+		return true
+	case ResourceAPIKeyActionRotate:
+		return true
+	case ResourceAPIKeyActionUpdate:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ResourceAPIKeyState.
 const (
 	ResourceAPIKeyStateCreating ResourceAPIKeyState = "Creating"
+	ResourceAPIKeyStateDeleted  ResourceAPIKeyState = "Deleted"
+	ResourceAPIKeyStateDeleting ResourceAPIKeyState = "Deleting"
 	ResourceAPIKeyStateErred    ResourceAPIKeyState = "Erred"
 	ResourceAPIKeyStateOK       ResourceAPIKeyState = "OK"
+	ResourceAPIKeyStatePaused   ResourceAPIKeyState = "Paused"
 	ResourceAPIKeyStateUpdating ResourceAPIKeyState = "Updating"
 )
 
@@ -664,9 +715,15 @@ func (e ResourceAPIKeyState) Valid() bool {
 	switch e {
 	case ResourceAPIKeyStateCreating:
 		return true
+	case ResourceAPIKeyStateDeleted:
+		return true
+	case ResourceAPIKeyStateDeleting:
+		return true
 	case ResourceAPIKeyStateErred:
 		return true
 	case ResourceAPIKeyStateOK:
+		return true
+	case ResourceAPIKeyStatePaused:
 		return true
 	case ResourceAPIKeyStateUpdating:
 		return true
@@ -1244,6 +1301,64 @@ type OfferingComponent struct {
 	UUID       openapi_types.UUID `json:"uuid,omitempty,omitzero"`
 }
 
+// OfferingComponentRequest A component to add to an offering. Waldur's `unit_factor` is not sent: it
+// is Waldur's own conversion, unrelated to a backend's unit factor.
+type OfferingComponentRequest struct {
+	ArticleCode  string      `json:"article_code,omitempty,omitzero"`
+	BillingType  BillingType `json:"billing_type"`
+	DefaultLimit *int64      `json:"default_limit,omitempty"`
+	Description  string      `json:"description,omitempty,omitzero"`
+	IsBoolean    bool        `json:"is_boolean,omitempty,omitzero"`
+	IsPrepaid    bool        `json:"is_prepaid,omitempty,omitzero"`
+	LimitAmount  *int64      `json:"limit_amount,omitempty"`
+
+	// LimitPeriod `month`, `quarterly`, `annual`, `total`, empty or null.
+	LimitPeriod         *string `json:"limit_period,omitempty"`
+	MaxAvailableLimit   *int64  `json:"max_available_limit,omitempty"`
+	MaxPrepaidDuration  *int    `json:"max_prepaid_duration,omitempty"`
+	MaxRenewalDuration  *int    `json:"max_renewal_duration,omitempty"`
+	MaxValue            *int64  `json:"max_value,omitempty"`
+	MeasuredUnit        string  `json:"measured_unit,omitempty,omitzero"`
+	MinPrepaidDuration  *int    `json:"min_prepaid_duration,omitempty"`
+	MinRenewalDuration  *int    `json:"min_renewal_duration,omitempty"`
+	MinValue            *int64  `json:"min_value,omitempty"`
+	Name                string  `json:"name"`
+	PrepaidDurationStep *int    `json:"prepaid_duration_step,omitempty"`
+	RenewalDurationStep *int    `json:"renewal_duration_step,omitempty"`
+
+	// Type Internal name used in limits and usage reports; letters, digits and `_-/:`, at most 50.
+	Type string `json:"type"`
+}
+
+// OfferingComponentUpdateRequest New settings of an offering's component, named by `uuid`.
+type OfferingComponentUpdateRequest struct {
+	ArticleCode  string      `json:"article_code,omitempty,omitzero"`
+	BillingType  BillingType `json:"billing_type"`
+	DefaultLimit *int64      `json:"default_limit,omitempty"`
+	Description  string      `json:"description,omitempty,omitzero"`
+	IsBoolean    bool        `json:"is_boolean,omitempty,omitzero"`
+	IsPrepaid    bool        `json:"is_prepaid,omitempty,omitzero"`
+	LimitAmount  *int64      `json:"limit_amount,omitempty"`
+
+	// LimitPeriod `month`, `quarterly`, `annual`, `total`, empty or null.
+	LimitPeriod         *string `json:"limit_period,omitempty"`
+	MaxAvailableLimit   *int64  `json:"max_available_limit,omitempty"`
+	MaxPrepaidDuration  *int    `json:"max_prepaid_duration,omitempty"`
+	MaxRenewalDuration  *int    `json:"max_renewal_duration,omitempty"`
+	MaxValue            *int64  `json:"max_value,omitempty"`
+	MeasuredUnit        string  `json:"measured_unit,omitempty,omitzero"`
+	MinPrepaidDuration  *int    `json:"min_prepaid_duration,omitempty"`
+	MinRenewalDuration  *int    `json:"min_renewal_duration,omitempty"`
+	MinValue            *int64  `json:"min_value,omitempty"`
+	Name                string  `json:"name"`
+	PrepaidDurationStep *int    `json:"prepaid_duration_step,omitempty"`
+	RenewalDurationStep *int    `json:"renewal_duration_step,omitempty"`
+
+	// Type Internal name used in limits and usage reports; letters, digits and `_-/:`, at most 50.
+	Type string             `json:"type"`
+	UUID openapi_types.UUID `json:"uuid"`
+}
+
 // OfferingPluginOptions Plugin options of an offering. The options a site agent reads are typed;
 // any other option is kept in AdditionalProperties.
 type OfferingPluginOptions struct {
@@ -1375,10 +1490,11 @@ type OrderApproveRequest struct {
 	Attributes map[string]interface{} `json:"attributes,omitempty,omitzero"`
 }
 
-// OrderErrorRequest defines model for OrderErrorRequest.
+// OrderErrorRequest Waldur reads both keys from the validated data, so both are always
+// sent; empty strings are allowed.
 type OrderErrorRequest struct {
-	ErrorMessage   string `json:"error_message,omitempty,omitzero"`
-	ErrorTraceback string `json:"error_traceback,omitempty,omitzero"`
+	ErrorMessage   string `json:"error_message"`
+	ErrorTraceback string `json:"error_traceback"`
 }
 
 // OrderField defines model for OrderField.
@@ -1397,6 +1513,18 @@ type OrderState string
 
 // OrderType defines model for OrderType.
 type OrderType string
+
+// PeriodicCommandResult What a site agent did with a resource_periodic_limits event.
+type PeriodicCommandResult struct {
+	CommandsExecuted []string                  `json:"commands_executed,omitempty,omitzero"`
+	ErrorMessage     string                    `json:"error_message,omitempty,omitzero"`
+	Mode             PeriodicCommandResultMode `json:"mode,omitempty,omitzero"`
+	ResourceUUID     openapi_types.UUID        `json:"resource_uuid"`
+	Success          bool                      `json:"success"`
+}
+
+// PeriodicCommandResultMode defines model for PeriodicCommandResult.Mode.
+type PeriodicCommandResultMode string
 
 // ProviderOffering defines model for ProviderOffering.
 type ProviderOffering struct {
@@ -1480,14 +1608,24 @@ type Resource struct {
 // ResourceAPIKey Status of one API key of a resource; never carries the secret.
 type ResourceAPIKey struct {
 	// ClientID The backend's public identifier of the key.
-	ClientID          string              `json:"client_id,omitempty,omitzero"`
-	ErrorMessage      string              `json:"error_message,omitempty,omitzero"`
-	Modified          time.Time           `json:"modified,omitempty,omitzero"`
-	ResourceBackendID string              `json:"resource_backend_id,omitempty,omitzero"`
-	ResourceUUID      openapi_types.UUID  `json:"resource_uuid,omitempty,omitzero"`
-	State             ResourceAPIKeyState `json:"state,omitempty,omitzero"`
-	UUID              openapi_types.UUID  `json:"uuid,omitempty,omitzero"`
+	ClientID     string    `json:"client_id,omitempty,omitzero"`
+	ErrorMessage string    `json:"error_message,omitempty,omitzero"`
+	Modified     time.Time `json:"modified,omitempty,omitzero"`
+
+	// PendingAction The outstanding command; null when none.
+	PendingAction     *ResourceAPIKeyAction `json:"pending_action,omitempty"`
+	ResourceBackendID string                `json:"resource_backend_id,omitempty,omitzero"`
+	ResourceUUID      openapi_types.UUID    `json:"resource_uuid,omitempty,omitzero"`
+	State             ResourceAPIKeyState   `json:"state,omitempty,omitzero"`
+	UUID              openapi_types.UUID    `json:"uuid,omitempty,omitzero"`
 }
+
+// ResourceAPIKeyAction A command for the agent on a resource API key. Newer than the 8.1.2 schema. It
+// travels as `action` in the resource_api_key_rotation event and, while the
+// command is outstanding (key Creating, Updating or Deleting), as the key's
+// `pending_action`. Settled by set_key (create, rotate), set_paused (pause),
+// set_ok (resume, update), set_deleted (delete), or set_erred.
+type ResourceAPIKeyAction string
 
 // ResourceAPIKeyState defines model for ResourceAPIKeyState.
 type ResourceAPIKeyState string
@@ -1680,6 +1818,11 @@ type OrderList = []Order
 
 // ProviderOfferingList defines model for ProviderOfferingList.
 type ProviderOfferingList = []ProviderOffering
+
+// RefusedForOfferingType Error body in one of Waldur's three shapes: `{"detail": "msg"}`, a field-error
+// object `{"field": ["msg"], "non_field_errors": ["msg"]}`, or an array of messages
+// `["msg"]`. Left untyped so that each shape decodes.
+type RefusedForOfferingType = ErrorBody
 
 // ResourceList defines model for ResourceList.
 type ResourceList = []Resource
@@ -1932,6 +2075,12 @@ type MarketplaceOrdersSetBackendIDJSONRequestBody = BackendIDRequest
 // MarketplaceOrdersSetStateErredJSONRequestBody defines body for MarketplaceOrdersSetStateErred for application/json ContentType.
 type MarketplaceOrdersSetStateErredJSONRequestBody = OrderErrorRequest
 
+// MarketplaceProviderOfferingsCreateOfferingComponentJSONRequestBody defines body for MarketplaceProviderOfferingsCreateOfferingComponent for application/json ContentType.
+type MarketplaceProviderOfferingsCreateOfferingComponentJSONRequestBody = OfferingComponentRequest
+
+// MarketplaceProviderOfferingsUpdateOfferingComponentJSONRequestBody defines body for MarketplaceProviderOfferingsUpdateOfferingComponent for application/json ContentType.
+type MarketplaceProviderOfferingsUpdateOfferingComponentJSONRequestBody = OfferingComponentUpdateRequest
+
 // MarketplaceProviderResourcesSetAsErredJSONRequestBody defines body for MarketplaceProviderResourcesSetAsErred for application/json ContentType.
 type MarketplaceProviderResourcesSetAsErredJSONRequestBody = ResourceErrorRequest
 
@@ -1979,6 +2128,9 @@ type MarketplaceSiteAgentServicesRegisterProcessorJSONRequestBody = AgentProcess
 
 // MarketplaceSiteAgentServicesSetStatisticsJSONRequestBody defines body for MarketplaceSiteAgentServicesSetStatistics for application/json ContentType.
 type MarketplaceSiteAgentServicesSetStatisticsJSONRequestBody = AgentStatisticsRequest
+
+// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultJSONRequestBody defines body for MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult for application/json ContentType.
+type MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultJSONRequestBody = PeriodicCommandResult
 
 // Getter for additional properties for OfferingPluginOptions. Returns the specified
 // element and whether it was found
@@ -2470,6 +2622,34 @@ type ClientInterface interface {
 	// Corresponds with GET /api/marketplace-provider-offerings/{uuid}/ (the `MarketplaceProviderOfferingsRetrieve` operationId).
 	MarketplaceProviderOfferingsRetrieve(ctx context.Context, uuid UUID, params *MarketplaceProviderOfferingsRetrieveParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// MarketplaceProviderOfferingsCreateOfferingComponentWithBody Add a component to the offering
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsCreateOfferingComponentWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceProviderOfferingsCreateOfferingComponent Add a component to the offering
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsCreateOfferingComponent(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsCreateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceProviderOfferingsUpdateOfferingComponentWithBody Change a component of the offering, named by its uuid in the body
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsUpdateOfferingComponentWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceProviderOfferingsUpdateOfferingComponent Change a component of the offering, named by its uuid in the body
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsUpdateOfferingComponent(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsUpdateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// MarketplaceProviderResourcesList Resources of the offerings the caller manages
 	//
 	// Corresponds with GET /api/marketplace-provider-resources/ (the `MarketplaceProviderResourcesList` operationId).
@@ -2601,33 +2781,54 @@ type ClientInterface interface {
 	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/rotate/ (the `MarketplaceResourceAPIKeysRotate` operationId).
 	MarketplaceResourceAPIKeysRotate(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// MarketplaceResourceAPIKeysSetErredWithBody Report a failed apply (Creating or Updating → Erred; refused from OK)
+	// MarketplaceResourceAPIKeysSetDeleted Acknowledge an applied delete (Deleting → Deleted)
+	//
+	// Settles pending_action delete. Newer than the 8.1.2 schema.
+	//
+	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_deleted/ (the `MarketplaceResourceAPIKeysSetDeleted` operationId).
+	MarketplaceResourceAPIKeysSetDeleted(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceResourceAPIKeysSetErredWithBody Report a failed command (Creating, Updating or Deleting → Erred; refused from OK)
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_erred/ (the `MarketplaceResourceAPIKeysSetErred` operationId).
 	MarketplaceResourceAPIKeysSetErredWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// MarketplaceResourceAPIKeysSetErred Report a failed apply (Creating or Updating → Erred; refused from OK)
+	// MarketplaceResourceAPIKeysSetErred Report a failed command (Creating, Updating or Deleting → Erred; refused from OK)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_erred/ (the `MarketplaceResourceAPIKeysSetErred` operationId).
 	MarketplaceResourceAPIKeysSetErred(ctx context.Context, uuid UUID, body MarketplaceResourceAPIKeysSetErredJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// MarketplaceResourceAPIKeysSetKeyWithBody Report the rotated value (Updating or Erred → OK)
+	// MarketplaceResourceAPIKeysSetKeyWithBody Report the new value of a created or rotated key (Creating, Updating or Erred → OK)
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_key/ (the `MarketplaceResourceAPIKeysSetKey` operationId).
 	MarketplaceResourceAPIKeysSetKeyWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// MarketplaceResourceAPIKeysSetKey Report the rotated value (Updating or Erred → OK)
+	// MarketplaceResourceAPIKeysSetKey Report the new value of a created or rotated key (Creating, Updating or Erred → OK)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_key/ (the `MarketplaceResourceAPIKeysSetKey` operationId).
 	MarketplaceResourceAPIKeysSetKey(ctx context.Context, uuid UUID, body MarketplaceResourceAPIKeysSetKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceResourceAPIKeysSetOk Acknowledge an applied update or resume (Updating → OK)
+	//
+	// Settles pending_action update or resume. Newer than the 8.1.2 schema.
+	//
+	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_ok/ (the `MarketplaceResourceAPIKeysSetOk` operationId).
+	MarketplaceResourceAPIKeysSetOk(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceResourceAPIKeysSetPaused Acknowledge an applied pause (Updating → Paused)
+	//
+	// Settles pending_action pause. Newer than the 8.1.2 schema.
+	//
+	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_paused/ (the `MarketplaceResourceAPIKeysSetPaused` operationId).
+	MarketplaceResourceAPIKeysSetPaused(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// MarketplaceSiteAgentIdentitiesList Agent identities, usually looked up by name and offering
 	//
@@ -2760,6 +2961,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/marketplace-site-agent-services/{uuid}/set_statistics/ (the `MarketplaceSiteAgentServicesSetStatistics` operationId).
 	MarketplaceSiteAgentServicesSetStatistics(ctx context.Context, uuid UUID, body MarketplaceSiteAgentServicesSetStatisticsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBody Report how a periodic usage policy's settings were applied
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+	MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult Report how a periodic usage policy's settings were applied
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+	MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult(ctx context.Context, uuid UUID, body MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UsersMeRetrieve The authenticated user
 	//
@@ -3382,6 +3597,74 @@ func (c *Client) MarketplaceProviderOfferingsRetrieve(ctx context.Context, uuid 
 	return c.Client.Do(req)
 }
 
+// MarketplaceProviderOfferingsCreateOfferingComponentWithBody Add a component to the offering
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+func (c *Client) MarketplaceProviderOfferingsCreateOfferingComponentWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceProviderOfferingsCreateOfferingComponentRequestWithBody(c.Server, uuid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceProviderOfferingsCreateOfferingComponent Add a component to the offering
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+func (c *Client) MarketplaceProviderOfferingsCreateOfferingComponent(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsCreateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceProviderOfferingsCreateOfferingComponentRequest(c.Server, uuid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceProviderOfferingsUpdateOfferingComponentWithBody Change a component of the offering, named by its uuid in the body
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+func (c *Client) MarketplaceProviderOfferingsUpdateOfferingComponentWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceProviderOfferingsUpdateOfferingComponentRequestWithBody(c.Server, uuid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceProviderOfferingsUpdateOfferingComponent Change a component of the offering, named by its uuid in the body
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+func (c *Client) MarketplaceProviderOfferingsUpdateOfferingComponent(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsUpdateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceProviderOfferingsUpdateOfferingComponentRequest(c.Server, uuid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // MarketplaceProviderResourcesList Resources of the offerings the caller manages
 //
 // Corresponds with GET /api/marketplace-provider-resources/ (the `MarketplaceProviderResourcesList` operationId).
@@ -3713,7 +3996,24 @@ func (c *Client) MarketplaceResourceAPIKeysRotate(ctx context.Context, uuid UUID
 	return c.Client.Do(req)
 }
 
-// MarketplaceResourceAPIKeysSetErredWithBody Report a failed apply (Creating or Updating → Erred; refused from OK)
+// MarketplaceResourceAPIKeysSetDeleted Acknowledge an applied delete (Deleting → Deleted)
+//
+// Settles pending_action delete. Newer than the 8.1.2 schema.
+//
+// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_deleted/ (the `MarketplaceResourceAPIKeysSetDeleted` operationId).
+func (c *Client) MarketplaceResourceAPIKeysSetDeleted(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceResourceAPIKeysSetDeletedRequest(c.Server, uuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceResourceAPIKeysSetErredWithBody Report a failed command (Creating, Updating or Deleting → Erred; refused from OK)
 //
 // Takes any type of body and a specified content type.
 //
@@ -3730,7 +4030,7 @@ func (c *Client) MarketplaceResourceAPIKeysSetErredWithBody(ctx context.Context,
 	return c.Client.Do(req)
 }
 
-// MarketplaceResourceAPIKeysSetErred Report a failed apply (Creating or Updating → Erred; refused from OK)
+// MarketplaceResourceAPIKeysSetErred Report a failed command (Creating, Updating or Deleting → Erred; refused from OK)
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3747,7 +4047,7 @@ func (c *Client) MarketplaceResourceAPIKeysSetErred(ctx context.Context, uuid UU
 	return c.Client.Do(req)
 }
 
-// MarketplaceResourceAPIKeysSetKeyWithBody Report the rotated value (Updating or Erred → OK)
+// MarketplaceResourceAPIKeysSetKeyWithBody Report the new value of a created or rotated key (Creating, Updating or Erred → OK)
 //
 // Takes any type of body and a specified content type.
 //
@@ -3764,13 +4064,47 @@ func (c *Client) MarketplaceResourceAPIKeysSetKeyWithBody(ctx context.Context, u
 	return c.Client.Do(req)
 }
 
-// MarketplaceResourceAPIKeysSetKey Report the rotated value (Updating or Erred → OK)
+// MarketplaceResourceAPIKeysSetKey Report the new value of a created or rotated key (Creating, Updating or Erred → OK)
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_key/ (the `MarketplaceResourceAPIKeysSetKey` operationId).
 func (c *Client) MarketplaceResourceAPIKeysSetKey(ctx context.Context, uuid UUID, body MarketplaceResourceAPIKeysSetKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMarketplaceResourceAPIKeysSetKeyRequest(c.Server, uuid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceResourceAPIKeysSetOk Acknowledge an applied update or resume (Updating → OK)
+//
+// Settles pending_action update or resume. Newer than the 8.1.2 schema.
+//
+// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_ok/ (the `MarketplaceResourceAPIKeysSetOk` operationId).
+func (c *Client) MarketplaceResourceAPIKeysSetOk(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceResourceAPIKeysSetOkRequest(c.Server, uuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceResourceAPIKeysSetPaused Acknowledge an applied pause (Updating → Paused)
+//
+// Settles pending_action pause. Newer than the 8.1.2 schema.
+//
+// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_paused/ (the `MarketplaceResourceAPIKeysSetPaused` operationId).
+func (c *Client) MarketplaceResourceAPIKeysSetPaused(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceResourceAPIKeysSetPausedRequest(c.Server, uuid)
 	if err != nil {
 		return nil, err
 	}
@@ -4083,6 +4417,40 @@ func (c *Client) MarketplaceSiteAgentServicesSetStatisticsWithBody(ctx context.C
 // Corresponds with POST /api/marketplace-site-agent-services/{uuid}/set_statistics/ (the `MarketplaceSiteAgentServicesSetStatistics` operationId).
 func (c *Client) MarketplaceSiteAgentServicesSetStatistics(ctx context.Context, uuid UUID, body MarketplaceSiteAgentServicesSetStatisticsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMarketplaceSiteAgentServicesSetStatisticsRequest(c.Server, uuid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBody Report how a periodic usage policy's settings were applied
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+func (c *Client) MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultRequestWithBody(c.Server, uuid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult Report how a periodic usage policy's settings were applied
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+func (c *Client) MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult(ctx context.Context, uuid UUID, body MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultRequest(c.Server, uuid, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5870,6 +6238,100 @@ func NewMarketplaceProviderOfferingsRetrieveRequest(server string, uuid UUID, pa
 	return req, nil
 }
 
+// NewMarketplaceProviderOfferingsCreateOfferingComponentRequest calls the generic MarketplaceProviderOfferingsCreateOfferingComponent builder with application/json body
+func NewMarketplaceProviderOfferingsCreateOfferingComponentRequest(server string, uuid UUID, body MarketplaceProviderOfferingsCreateOfferingComponentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMarketplaceProviderOfferingsCreateOfferingComponentRequestWithBody(server, uuid, "application/json", bodyReader)
+}
+
+// NewMarketplaceProviderOfferingsCreateOfferingComponentRequestWithBody constructs an http.Request for the MarketplaceProviderOfferingsCreateOfferingComponent method, with any body, and a specified content type
+func NewMarketplaceProviderOfferingsCreateOfferingComponentRequestWithBody(server string, uuid UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/marketplace-provider-offerings/%s/create_offering_component/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewMarketplaceProviderOfferingsUpdateOfferingComponentRequest calls the generic MarketplaceProviderOfferingsUpdateOfferingComponent builder with application/json body
+func NewMarketplaceProviderOfferingsUpdateOfferingComponentRequest(server string, uuid UUID, body MarketplaceProviderOfferingsUpdateOfferingComponentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMarketplaceProviderOfferingsUpdateOfferingComponentRequestWithBody(server, uuid, "application/json", bodyReader)
+}
+
+// NewMarketplaceProviderOfferingsUpdateOfferingComponentRequestWithBody constructs an http.Request for the MarketplaceProviderOfferingsUpdateOfferingComponent method, with any body, and a specified content type
+func NewMarketplaceProviderOfferingsUpdateOfferingComponentRequestWithBody(server string, uuid UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/marketplace-provider-offerings/%s/update_offering_component/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewMarketplaceProviderResourcesListRequest constructs an http.Request for the MarketplaceProviderResourcesList method
 func NewMarketplaceProviderResourcesListRequest(server string, params *MarketplaceProviderResourcesListParams) (*http.Request, error) {
 	var err error
@@ -6688,6 +7150,40 @@ func NewMarketplaceResourceAPIKeysRotateRequest(server string, uuid UUID) (*http
 	return req, nil
 }
 
+// NewMarketplaceResourceAPIKeysSetDeletedRequest constructs an http.Request for the MarketplaceResourceAPIKeysSetDeleted method
+func NewMarketplaceResourceAPIKeysSetDeletedRequest(server string, uuid UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/marketplace-resource-api-keys/%s/set_deleted/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewMarketplaceResourceAPIKeysSetErredRequest calls the generic MarketplaceResourceAPIKeysSetErred builder with application/json body
 func NewMarketplaceResourceAPIKeysSetErredRequest(server string, uuid UUID, body MarketplaceResourceAPIKeysSetErredJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -6778,6 +7274,74 @@ func NewMarketplaceResourceAPIKeysSetKeyRequestWithBody(server string, uuid UUID
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewMarketplaceResourceAPIKeysSetOkRequest constructs an http.Request for the MarketplaceResourceAPIKeysSetOk method
+func NewMarketplaceResourceAPIKeysSetOkRequest(server string, uuid UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/marketplace-resource-api-keys/%s/set_ok/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewMarketplaceResourceAPIKeysSetPausedRequest constructs an http.Request for the MarketplaceResourceAPIKeysSetPaused method
+func NewMarketplaceResourceAPIKeysSetPausedRequest(server string, uuid UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/marketplace-resource-api-keys/%s/set_paused/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -7268,6 +7832,53 @@ func NewMarketplaceSiteAgentServicesSetStatisticsRequestWithBody(server string, 
 	return req, nil
 }
 
+// NewMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultRequest calls the generic MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult builder with application/json body
+func NewMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultRequest(server string, uuid UUID, body MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultRequestWithBody(server, uuid, "application/json", bodyReader)
+}
+
+// NewMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultRequestWithBody constructs an http.Request for the MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult method, with any body, and a specified content type
+func NewMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultRequestWithBody(server string, uuid UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/marketplace-slurm-periodic-usage-policies/%s/report-command-result/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewUsersMeRetrieveRequest constructs an http.Request for the UsersMeRetrieve method
 func NewUsersMeRetrieveRequest(server string, params *UsersMeRetrieveParams) (*http.Request, error) {
 	var err error
@@ -7635,6 +8246,34 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/marketplace-provider-offerings/{uuid}/ (the `MarketplaceProviderOfferingsRetrieve` operationId).
 	MarketplaceProviderOfferingsRetrieveWithResponse(ctx context.Context, uuid UUID, params *MarketplaceProviderOfferingsRetrieveParams, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsRetrieveResponse, error)
 
+	// MarketplaceProviderOfferingsCreateOfferingComponentWithBodyWithResponse Add a component to the offering
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsCreateOfferingComponentWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsCreateOfferingComponentResponse, error)
+
+	// MarketplaceProviderOfferingsCreateOfferingComponentWithResponse Add a component to the offering
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsCreateOfferingComponentWithResponse(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsCreateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsCreateOfferingComponentResponse, error)
+
+	// MarketplaceProviderOfferingsUpdateOfferingComponentWithBodyWithResponse Change a component of the offering, named by its uuid in the body
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsUpdateOfferingComponentWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsUpdateOfferingComponentResponse, error)
+
+	// MarketplaceProviderOfferingsUpdateOfferingComponentWithResponse Change a component of the offering, named by its uuid in the body
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+	MarketplaceProviderOfferingsUpdateOfferingComponentWithResponse(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsUpdateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsUpdateOfferingComponentResponse, error)
+
 	// MarketplaceProviderResourcesListWithResponse Resources of the offerings the caller manages
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -7782,33 +8421,60 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/rotate/ (the `MarketplaceResourceAPIKeysRotate` operationId).
 	MarketplaceResourceAPIKeysRotateWithResponse(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysRotateResponse, error)
 
-	// MarketplaceResourceAPIKeysSetErredWithBodyWithResponse Report a failed apply (Creating or Updating → Erred; refused from OK)
+	// MarketplaceResourceAPIKeysSetDeletedWithResponse Acknowledge an applied delete (Deleting → Deleted)
+	//
+	// Settles pending_action delete. Newer than the 8.1.2 schema.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_deleted/ (the `MarketplaceResourceAPIKeysSetDeleted` operationId).
+	MarketplaceResourceAPIKeysSetDeletedWithResponse(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysSetDeletedResponse, error)
+
+	// MarketplaceResourceAPIKeysSetErredWithBodyWithResponse Report a failed command (Creating, Updating or Deleting → Erred; refused from OK)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_erred/ (the `MarketplaceResourceAPIKeysSetErred` operationId).
 	MarketplaceResourceAPIKeysSetErredWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysSetErredResponse, error)
 
-	// MarketplaceResourceAPIKeysSetErredWithResponse Report a failed apply (Creating or Updating → Erred; refused from OK)
+	// MarketplaceResourceAPIKeysSetErredWithResponse Report a failed command (Creating, Updating or Deleting → Erred; refused from OK)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_erred/ (the `MarketplaceResourceAPIKeysSetErred` operationId).
 	MarketplaceResourceAPIKeysSetErredWithResponse(ctx context.Context, uuid UUID, body MarketplaceResourceAPIKeysSetErredJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysSetErredResponse, error)
 
-	// MarketplaceResourceAPIKeysSetKeyWithBodyWithResponse Report the rotated value (Updating or Erred → OK)
+	// MarketplaceResourceAPIKeysSetKeyWithBodyWithResponse Report the new value of a created or rotated key (Creating, Updating or Erred → OK)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_key/ (the `MarketplaceResourceAPIKeysSetKey` operationId).
 	MarketplaceResourceAPIKeysSetKeyWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysSetKeyResponse, error)
 
-	// MarketplaceResourceAPIKeysSetKeyWithResponse Report the rotated value (Updating or Erred → OK)
+	// MarketplaceResourceAPIKeysSetKeyWithResponse Report the new value of a created or rotated key (Creating, Updating or Erred → OK)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_key/ (the `MarketplaceResourceAPIKeysSetKey` operationId).
 	MarketplaceResourceAPIKeysSetKeyWithResponse(ctx context.Context, uuid UUID, body MarketplaceResourceAPIKeysSetKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysSetKeyResponse, error)
+
+	// MarketplaceResourceAPIKeysSetOkWithResponse Acknowledge an applied update or resume (Updating → OK)
+	//
+	// Settles pending_action update or resume. Newer than the 8.1.2 schema.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_ok/ (the `MarketplaceResourceAPIKeysSetOk` operationId).
+	MarketplaceResourceAPIKeysSetOkWithResponse(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysSetOkResponse, error)
+
+	// MarketplaceResourceAPIKeysSetPausedWithResponse Acknowledge an applied pause (Updating → Paused)
+	//
+	// Settles pending_action pause. Newer than the 8.1.2 schema.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_paused/ (the `MarketplaceResourceAPIKeysSetPaused` operationId).
+	MarketplaceResourceAPIKeysSetPausedWithResponse(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysSetPausedResponse, error)
 
 	// MarketplaceSiteAgentIdentitiesListWithResponse Agent identities, usually looked up by name and offering
 	//
@@ -7945,6 +8611,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/marketplace-site-agent-services/{uuid}/set_statistics/ (the `MarketplaceSiteAgentServicesSetStatistics` operationId).
 	MarketplaceSiteAgentServicesSetStatisticsWithResponse(ctx context.Context, uuid UUID, body MarketplaceSiteAgentServicesSetStatisticsJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceSiteAgentServicesSetStatisticsResponse, error)
+
+	// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBodyWithResponse Report how a periodic usage policy's settings were applied
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+	MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse, error)
+
+	// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithResponse Report how a periodic usage policy's settings were applied
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+	MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithResponse(ctx context.Context, uuid UUID, body MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse, error)
 
 	// UsersMeRetrieveWithResponse The authenticated user
 	//
@@ -9814,6 +10494,8 @@ type MarketplaceOrdersSetStateDoneResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *RefusedForOfferingType
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *InvalidState
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -9840,6 +10522,11 @@ func (r MarketplaceOrdersSetStateDoneResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r MarketplaceOrdersSetStateDoneResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r MarketplaceOrdersSetStateDoneResponse) GetJSON405() *RefusedForOfferingType {
+	return r.JSON405
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
@@ -9897,6 +10584,8 @@ type MarketplaceOrdersSetStateErredResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *RefusedForOfferingType
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *InvalidState
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -9923,6 +10612,11 @@ func (r MarketplaceOrdersSetStateErredResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r MarketplaceOrdersSetStateErredResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r MarketplaceOrdersSetStateErredResponse) GetJSON405() *RefusedForOfferingType {
+	return r.JSON405
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
@@ -9980,6 +10674,8 @@ type MarketplaceOrdersSetStateExecutingResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *RefusedForOfferingType
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *InvalidState
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -10006,6 +10702,11 @@ func (r MarketplaceOrdersSetStateExecutingResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r MarketplaceOrdersSetStateExecutingResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r MarketplaceOrdersSetStateExecutingResponse) GetJSON405() *RefusedForOfferingType {
+	return r.JSON405
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
@@ -10201,6 +10902,158 @@ func (r MarketplaceProviderOfferingsRetrieveResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r MarketplaceProviderOfferingsRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// MarketplaceProviderOfferingsCreateOfferingComponentResponse429Headers the declared response headers of an HTTP 429 response for MarketplaceProviderOfferingsCreateOfferingComponent
+type MarketplaceProviderOfferingsCreateOfferingComponentResponse429Headers struct {
+	RetryAfter int
+}
+
+type MarketplaceProviderOfferingsCreateOfferingComponentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarketplaceProviderOfferingsCreateOfferingComponentResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarketplaceProviderOfferingsCreateOfferingComponentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// MarketplaceProviderOfferingsUpdateOfferingComponentResponse429Headers the declared response headers of an HTTP 429 response for MarketplaceProviderOfferingsUpdateOfferingComponent
+type MarketplaceProviderOfferingsUpdateOfferingComponentResponse429Headers struct {
+	RetryAfter int
+}
+
+type MarketplaceProviderOfferingsUpdateOfferingComponentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarketplaceProviderOfferingsUpdateOfferingComponentResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarketplaceProviderOfferingsUpdateOfferingComponentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11357,6 +12210,96 @@ func (r MarketplaceResourceAPIKeysRotateResponse) ContentType() string {
 	return ""
 }
 
+// MarketplaceResourceAPIKeysSetDeletedResponse429Headers the declared response headers of an HTTP 429 response for MarketplaceResourceAPIKeysSetDeleted
+type MarketplaceResourceAPIKeysSetDeletedResponse429Headers struct {
+	RetryAfter int
+}
+
+type MarketplaceResourceAPIKeysSetDeletedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ResourceAPIKey
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *InvalidState
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarketplaceResourceAPIKeysSetDeletedResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) GetJSON200() *ResourceAPIKey {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) GetJSON409() *InvalidState {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // MarketplaceResourceAPIKeysSetErredResponse429Headers the declared response headers of an HTTP 429 response for MarketplaceResourceAPIKeysSetErred
 type MarketplaceResourceAPIKeysSetErredResponse429Headers struct {
 	RetryAfter int
@@ -11531,6 +12474,186 @@ func (r MarketplaceResourceAPIKeysSetKeyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r MarketplaceResourceAPIKeysSetKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// MarketplaceResourceAPIKeysSetOkResponse429Headers the declared response headers of an HTTP 429 response for MarketplaceResourceAPIKeysSetOk
+type MarketplaceResourceAPIKeysSetOkResponse429Headers struct {
+	RetryAfter int
+}
+
+type MarketplaceResourceAPIKeysSetOkResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ResourceAPIKey
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *InvalidState
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarketplaceResourceAPIKeysSetOkResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MarketplaceResourceAPIKeysSetOkResponse) GetJSON200() *ResourceAPIKey {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarketplaceResourceAPIKeysSetOkResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarketplaceResourceAPIKeysSetOkResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarketplaceResourceAPIKeysSetOkResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarketplaceResourceAPIKeysSetOkResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r MarketplaceResourceAPIKeysSetOkResponse) GetJSON409() *InvalidState {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MarketplaceResourceAPIKeysSetOkResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r MarketplaceResourceAPIKeysSetOkResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarketplaceResourceAPIKeysSetOkResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarketplaceResourceAPIKeysSetOkResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarketplaceResourceAPIKeysSetOkResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// MarketplaceResourceAPIKeysSetPausedResponse429Headers the declared response headers of an HTTP 429 response for MarketplaceResourceAPIKeysSetPaused
+type MarketplaceResourceAPIKeysSetPausedResponse429Headers struct {
+	RetryAfter int
+}
+
+type MarketplaceResourceAPIKeysSetPausedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ResourceAPIKey
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *InvalidState
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarketplaceResourceAPIKeysSetPausedResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MarketplaceResourceAPIKeysSetPausedResponse) GetJSON200() *ResourceAPIKey {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarketplaceResourceAPIKeysSetPausedResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarketplaceResourceAPIKeysSetPausedResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarketplaceResourceAPIKeysSetPausedResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarketplaceResourceAPIKeysSetPausedResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r MarketplaceResourceAPIKeysSetPausedResponse) GetJSON409() *InvalidState {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MarketplaceResourceAPIKeysSetPausedResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r MarketplaceResourceAPIKeysSetPausedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarketplaceResourceAPIKeysSetPausedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarketplaceResourceAPIKeysSetPausedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarketplaceResourceAPIKeysSetPausedResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12389,6 +13512,82 @@ func (r MarketplaceSiteAgentServicesSetStatisticsResponse) ContentType() string 
 	return ""
 }
 
+// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse429Headers the declared response headers of an HTTP 429 response for MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult
+type MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse429Headers struct {
+	RetryAfter int
+}
+
+type MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // UsersMeRetrieveResponse429Headers the declared response headers of an HTTP 429 response for UsersMeRetrieve
 type UsersMeRetrieveResponse429Headers struct {
 	RetryAfter int
@@ -12948,6 +14147,58 @@ func (c *ClientWithResponses) MarketplaceProviderOfferingsRetrieveWithResponse(c
 	return ParseMarketplaceProviderOfferingsRetrieveResponse(rsp)
 }
 
+// MarketplaceProviderOfferingsCreateOfferingComponentWithBodyWithResponse Add a component to the offering
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+func (c *ClientWithResponses) MarketplaceProviderOfferingsCreateOfferingComponentWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsCreateOfferingComponentResponse, error) {
+	rsp, err := c.MarketplaceProviderOfferingsCreateOfferingComponentWithBody(ctx, uuid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceProviderOfferingsCreateOfferingComponentResponse(rsp)
+}
+
+// MarketplaceProviderOfferingsCreateOfferingComponentWithResponse Add a component to the offering
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/create_offering_component/ (the `MarketplaceProviderOfferingsCreateOfferingComponent` operationId).
+func (c *ClientWithResponses) MarketplaceProviderOfferingsCreateOfferingComponentWithResponse(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsCreateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsCreateOfferingComponentResponse, error) {
+	rsp, err := c.MarketplaceProviderOfferingsCreateOfferingComponent(ctx, uuid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceProviderOfferingsCreateOfferingComponentResponse(rsp)
+}
+
+// MarketplaceProviderOfferingsUpdateOfferingComponentWithBodyWithResponse Change a component of the offering, named by its uuid in the body
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+func (c *ClientWithResponses) MarketplaceProviderOfferingsUpdateOfferingComponentWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsUpdateOfferingComponentResponse, error) {
+	rsp, err := c.MarketplaceProviderOfferingsUpdateOfferingComponentWithBody(ctx, uuid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceProviderOfferingsUpdateOfferingComponentResponse(rsp)
+}
+
+// MarketplaceProviderOfferingsUpdateOfferingComponentWithResponse Change a component of the offering, named by its uuid in the body
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-provider-offerings/{uuid}/update_offering_component/ (the `MarketplaceProviderOfferingsUpdateOfferingComponent` operationId).
+func (c *ClientWithResponses) MarketplaceProviderOfferingsUpdateOfferingComponentWithResponse(ctx context.Context, uuid UUID, body MarketplaceProviderOfferingsUpdateOfferingComponentJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceProviderOfferingsUpdateOfferingComponentResponse, error) {
+	rsp, err := c.MarketplaceProviderOfferingsUpdateOfferingComponent(ctx, uuid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceProviderOfferingsUpdateOfferingComponentResponse(rsp)
+}
+
 // MarketplaceProviderResourcesListWithResponse Resources of the offerings the caller manages
 //
 // Returns a wrapper object for the known response body format(s).
@@ -13215,7 +14466,22 @@ func (c *ClientWithResponses) MarketplaceResourceAPIKeysRotateWithResponse(ctx c
 	return ParseMarketplaceResourceAPIKeysRotateResponse(rsp)
 }
 
-// MarketplaceResourceAPIKeysSetErredWithBodyWithResponse Report a failed apply (Creating or Updating → Erred; refused from OK)
+// MarketplaceResourceAPIKeysSetDeletedWithResponse Acknowledge an applied delete (Deleting → Deleted)
+//
+// Settles pending_action delete. Newer than the 8.1.2 schema.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_deleted/ (the `MarketplaceResourceAPIKeysSetDeleted` operationId).
+func (c *ClientWithResponses) MarketplaceResourceAPIKeysSetDeletedWithResponse(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysSetDeletedResponse, error) {
+	rsp, err := c.MarketplaceResourceAPIKeysSetDeleted(ctx, uuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceResourceAPIKeysSetDeletedResponse(rsp)
+}
+
+// MarketplaceResourceAPIKeysSetErredWithBodyWithResponse Report a failed command (Creating, Updating or Deleting → Erred; refused from OK)
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13228,7 +14494,7 @@ func (c *ClientWithResponses) MarketplaceResourceAPIKeysSetErredWithBodyWithResp
 	return ParseMarketplaceResourceAPIKeysSetErredResponse(rsp)
 }
 
-// MarketplaceResourceAPIKeysSetErredWithResponse Report a failed apply (Creating or Updating → Erred; refused from OK)
+// MarketplaceResourceAPIKeysSetErredWithResponse Report a failed command (Creating, Updating or Deleting → Erred; refused from OK)
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13241,7 +14507,7 @@ func (c *ClientWithResponses) MarketplaceResourceAPIKeysSetErredWithResponse(ctx
 	return ParseMarketplaceResourceAPIKeysSetErredResponse(rsp)
 }
 
-// MarketplaceResourceAPIKeysSetKeyWithBodyWithResponse Report the rotated value (Updating or Erred → OK)
+// MarketplaceResourceAPIKeysSetKeyWithBodyWithResponse Report the new value of a created or rotated key (Creating, Updating or Erred → OK)
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13254,7 +14520,7 @@ func (c *ClientWithResponses) MarketplaceResourceAPIKeysSetKeyWithBodyWithRespon
 	return ParseMarketplaceResourceAPIKeysSetKeyResponse(rsp)
 }
 
-// MarketplaceResourceAPIKeysSetKeyWithResponse Report the rotated value (Updating or Erred → OK)
+// MarketplaceResourceAPIKeysSetKeyWithResponse Report the new value of a created or rotated key (Creating, Updating or Erred → OK)
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13265,6 +14531,36 @@ func (c *ClientWithResponses) MarketplaceResourceAPIKeysSetKeyWithResponse(ctx c
 		return nil, err
 	}
 	return ParseMarketplaceResourceAPIKeysSetKeyResponse(rsp)
+}
+
+// MarketplaceResourceAPIKeysSetOkWithResponse Acknowledge an applied update or resume (Updating → OK)
+//
+// Settles pending_action update or resume. Newer than the 8.1.2 schema.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_ok/ (the `MarketplaceResourceAPIKeysSetOk` operationId).
+func (c *ClientWithResponses) MarketplaceResourceAPIKeysSetOkWithResponse(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysSetOkResponse, error) {
+	rsp, err := c.MarketplaceResourceAPIKeysSetOk(ctx, uuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceResourceAPIKeysSetOkResponse(rsp)
+}
+
+// MarketplaceResourceAPIKeysSetPausedWithResponse Acknowledge an applied pause (Updating → Paused)
+//
+// Settles pending_action pause. Newer than the 8.1.2 schema.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_paused/ (the `MarketplaceResourceAPIKeysSetPaused` operationId).
+func (c *ClientWithResponses) MarketplaceResourceAPIKeysSetPausedWithResponse(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysSetPausedResponse, error) {
+	rsp, err := c.MarketplaceResourceAPIKeysSetPaused(ctx, uuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceResourceAPIKeysSetPausedResponse(rsp)
 }
 
 // MarketplaceSiteAgentIdentitiesListWithResponse Agent identities, usually looked up by name and offering
@@ -13509,6 +14805,32 @@ func (c *ClientWithResponses) MarketplaceSiteAgentServicesSetStatisticsWithRespo
 		return nil, err
 	}
 	return ParseMarketplaceSiteAgentServicesSetStatisticsResponse(rsp)
+}
+
+// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBodyWithResponse Report how a periodic usage policy's settings were applied
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+func (c *ClientWithResponses) MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse, error) {
+	rsp, err := c.MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithBody(ctx, uuid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse(rsp)
+}
+
+// MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithResponse Report how a periodic usage policy's settings were applied
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/ (the `MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult` operationId).
+func (c *ClientWithResponses) MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithResponse(ctx context.Context, uuid UUID, body MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse, error) {
+	rsp, err := c.MarketplaceSlurmPeriodicUsagePoliciesReportCommandResult(ctx, uuid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse(rsp)
 }
 
 // UsersMeRetrieveWithResponse The authenticated user
@@ -15269,6 +16591,13 @@ func ParseMarketplaceOrdersSetStateDoneResponse(rsp *http.Response) (*Marketplac
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest RefusedForOfferingType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest InvalidState
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -15346,6 +16675,13 @@ func ParseMarketplaceOrdersSetStateErredResponse(rsp *http.Response) (*Marketpla
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest RefusedForOfferingType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest InvalidState
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -15422,6 +16758,13 @@ func ParseMarketplaceOrdersSetStateExecutingResponse(rsp *http.Response) (*Marke
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest RefusedForOfferingType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest InvalidState
@@ -15593,6 +16936,146 @@ func ParseMarketplaceProviderOfferingsRetrieveResponse(rsp *http.Response) (*Mar
 	switch {
 	case rsp.StatusCode == 429:
 		var headers MarketplaceProviderOfferingsRetrieveResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMarketplaceProviderOfferingsCreateOfferingComponentResponse parses an HTTP response from a MarketplaceProviderOfferingsCreateOfferingComponentWithResponse call
+func ParseMarketplaceProviderOfferingsCreateOfferingComponentResponse(rsp *http.Response) (*MarketplaceProviderOfferingsCreateOfferingComponentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarketplaceProviderOfferingsCreateOfferingComponentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers MarketplaceProviderOfferingsCreateOfferingComponentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMarketplaceProviderOfferingsUpdateOfferingComponentResponse parses an HTTP response from a MarketplaceProviderOfferingsUpdateOfferingComponentWithResponse call
+func ParseMarketplaceProviderOfferingsUpdateOfferingComponentResponse(rsp *http.Response) (*MarketplaceProviderOfferingsUpdateOfferingComponentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarketplaceProviderOfferingsUpdateOfferingComponentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers MarketplaceProviderOfferingsUpdateOfferingComponentResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -16660,6 +18143,87 @@ func ParseMarketplaceResourceAPIKeysRotateResponse(rsp *http.Response) (*Marketp
 	return response, nil
 }
 
+// ParseMarketplaceResourceAPIKeysSetDeletedResponse parses an HTTP response from a MarketplaceResourceAPIKeysSetDeletedWithResponse call
+func ParseMarketplaceResourceAPIKeysSetDeletedResponse(rsp *http.Response) (*MarketplaceResourceAPIKeysSetDeletedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarketplaceResourceAPIKeysSetDeletedResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ResourceAPIKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest InvalidState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers MarketplaceResourceAPIKeysSetDeletedResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseMarketplaceResourceAPIKeysSetErredResponse parses an HTTP response from a MarketplaceResourceAPIKeysSetErredWithResponse call
 func ParseMarketplaceResourceAPIKeysSetErredResponse(rsp *http.Response) (*MarketplaceResourceAPIKeysSetErredResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -16809,6 +18373,168 @@ func ParseMarketplaceResourceAPIKeysSetKeyResponse(rsp *http.Response) (*Marketp
 	switch {
 	case rsp.StatusCode == 429:
 		var headers MarketplaceResourceAPIKeysSetKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMarketplaceResourceAPIKeysSetOkResponse parses an HTTP response from a MarketplaceResourceAPIKeysSetOkWithResponse call
+func ParseMarketplaceResourceAPIKeysSetOkResponse(rsp *http.Response) (*MarketplaceResourceAPIKeysSetOkResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarketplaceResourceAPIKeysSetOkResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ResourceAPIKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest InvalidState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers MarketplaceResourceAPIKeysSetOkResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMarketplaceResourceAPIKeysSetPausedResponse parses an HTTP response from a MarketplaceResourceAPIKeysSetPausedWithResponse call
+func ParseMarketplaceResourceAPIKeysSetPausedResponse(rsp *http.Response) (*MarketplaceResourceAPIKeysSetPausedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarketplaceResourceAPIKeysSetPausedResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ResourceAPIKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest InvalidState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers MarketplaceResourceAPIKeysSetPausedResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -17580,6 +19306,76 @@ func ParseMarketplaceSiteAgentServicesSetStatisticsResponse(rsp *http.Response) 
 	switch {
 	case rsp.StatusCode == 429:
 		var headers MarketplaceSiteAgentServicesSetStatisticsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse parses an HTTP response from a MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultWithResponse call
+func ParseMarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse(rsp *http.Response) (*MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers MarketplaceSlurmPeriodicUsagePoliciesReportCommandResultResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

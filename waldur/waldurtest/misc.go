@@ -32,13 +32,9 @@ func (s *Server) authPassword(c *reqCtx) reply {
 }
 
 func (s *Server) getOffering(c *reqCtx) reply {
-	id, ok := c.pathID()
+	o, rep, ok := s.lookupOffering(c)
 	if !ok {
-		return notFound()
-	}
-	o := s.st.offerings.get(id)
-	if o == nil {
-		return notFound()
+		return rep
 	}
 	return c.object(s.renderOffering(o))
 }

@@ -121,6 +121,7 @@ type order struct {
 	Created        time.Time
 	Modified       time.Time
 	CompletedAt    *time.Time
+	StartDate      *time.Time
 	// transitions lists the successful state-changing actions called on the
 	// order over the API, oldest first.
 	transitions []string
@@ -206,14 +207,17 @@ type userUsage struct {
 }
 
 type apiKey struct {
-	UUID         uuid.UUID
-	Resource     *resource
-	ClientID     string
-	State        string
-	ErrorMessage string
-	key          string
-	Created      time.Time
-	Modified     time.Time
+	UUID     uuid.UUID
+	Resource *resource
+	ClientID string
+	State    string
+	// PendingAction is the command the agent has yet to acknowledge, "" when
+	// none (newer than Waldur 8.1.2).
+	PendingAction string
+	ErrorMessage  string
+	key           string
+	Created       time.Time
+	Modified      time.Time
 }
 
 type identity struct {

@@ -15,6 +15,8 @@ func (s *Server) buildRoutes() {
 
 		{"GET", "/api/marketplace-provider-offerings/", "marketplace_provider_offerings_list", s.listOfferings},
 		{"GET", "/api/marketplace-provider-offerings/{uuid}/", "marketplace_provider_offerings_retrieve", s.getOffering},
+		{"POST", "/api/marketplace-provider-offerings/{uuid}/create_offering_component/", "marketplace_provider_offerings_create_offering_component", s.createOfferingComponent},
+		{"POST", "/api/marketplace-provider-offerings/{uuid}/update_offering_component/", "marketplace_provider_offerings_update_offering_component", s.updateOfferingComponent},
 
 		{"GET", "/api/marketplace-orders/", "marketplace_orders_list", s.listOrders},
 		{"HEAD", "/api/marketplace-orders/", "marketplace_orders_count", s.listOrders},
@@ -57,6 +59,8 @@ func (s *Server) buildRoutes() {
 		{"POST", "/api/event-subscriptions/{uuid}/create_queue/", "event_subscriptions_create_queue", s.createQueue},
 		{"DELETE", "/api/event-subscriptions/{uuid}/", "event_subscriptions_destroy", s.deleteSubscription},
 
+		{"POST", "/api/marketplace-slurm-periodic-usage-policies/{uuid}/report-command-result/", "marketplace_slurm_periodic_usage_policies_report_command_result", s.reportCommandResult},
+
 		{"GET", "/api/marketplace-component-usages/", "marketplace_component_usages_list", s.listUsages},
 		{"POST", "/api/marketplace-component-usages/set_usage/", "marketplace_component_usages_set_usage", s.setUsage},
 		{"POST", "/api/marketplace-component-usages/{uuid}/set_user_usage/", "marketplace_component_usages_set_user_usage", s.setUserUsage},
@@ -82,6 +86,9 @@ func (s *Server) buildRoutes() {
 		{"GET", "/api/marketplace-resource-api-keys/{uuid}/", "marketplace_resource_api_keys_retrieve", s.getAPIKey},
 		{"POST", "/api/marketplace-resource-api-keys/{uuid}/set_key/", "marketplace_resource_api_keys_set_key", s.setAPIKey},
 		{"POST", "/api/marketplace-resource-api-keys/{uuid}/set_erred/", "marketplace_resource_api_keys_set_erred", s.setAPIKeyErred},
+		{"POST", "/api/marketplace-resource-api-keys/{uuid}/set_ok/", "marketplace_resource_api_keys_set_ok", s.setAPIKeyOK},
+		{"POST", "/api/marketplace-resource-api-keys/{uuid}/set_paused/", "marketplace_resource_api_keys_set_paused", s.setAPIKeyPaused},
+		{"POST", "/api/marketplace-resource-api-keys/{uuid}/set_deleted/", "marketplace_resource_api_keys_set_deleted", s.setAPIKeyDeleted},
 		{"POST", "/api/marketplace-resource-api-keys/{uuid}/rotate/", "marketplace_resource_api_keys_rotate", s.rotateAPIKey},
 	}
 	s.mux = http.NewServeMux()
@@ -132,5 +139,8 @@ func operationsSince81() []string {
 		"marketplace_resource_api_keys_set_key",
 		"marketplace_resource_api_keys_set_erred",
 		"marketplace_resource_api_keys_rotate",
+		"marketplace_resource_api_keys_set_ok",
+		"marketplace_resource_api_keys_set_paused",
+		"marketplace_resource_api_keys_set_deleted",
 	}
 }

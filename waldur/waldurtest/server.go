@@ -30,6 +30,7 @@ type Server struct {
 	routes map[string]*route // by ServeMux pattern
 	log    *slog.Logger
 	now    func() time.Time
+	loc    *time.Location // Waldur's TIME_ZONE, for billing periods
 	sink   EventSink
 	prov   QueueProvisioner
 
@@ -46,7 +47,9 @@ type Server struct {
 	faultN    map[string]uint64
 	failNext  map[string][]int
 	events    []Event
-	eventSeq  uint64
+	// periodicResults are the report-command-result calls.
+	periodicResults []PeriodicResult
+	eventSeq        uint64
 }
 
 // Option configures a Server.
@@ -63,6 +66,7 @@ type config struct {
 	disabled      []string
 	faults        Faults
 	callLimit     int
+	loc           *time.Location
 }
 
 // WithToken sets the DRF token of the default provider user (40 hex digits in
@@ -75,6 +79,13 @@ func WithUsername(name string) Option { return func(c *config) { c.username = na
 // WithClock sets the clock used for created/modified timestamps, last_run,
 // last_sync and default billing periods. The default is time.Now.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithTimeZone sets the server's time zone (Waldur's TIME_ZONE setting). Waldur
+// files usage under the billing month of the usage date in its own zone
+// (month_start(localtime(date))), so an instant just after midnight UTC on the
+// 1st is still in the previous month for a server west of UTC. The default
+// is UTC.
+func WithTimeZone(loc *time.Location) Option { return func(c *config) { c.loc = loc } }
 
 // WithLogger sets the logger for server-side problems, such as a failing event
 // sink. The default discards.
@@ -138,9 +149,13 @@ func New(opts ...Option) *Server {
 	if cfg.now == nil {
 		cfg.now = time.Now
 	}
+	if cfg.loc == nil {
+		cfg.loc = time.UTC
+	}
 	s := &Server{
 		log:           cfg.log,
 		now:           cfg.now,
+		loc:           cfg.loc,
 		sink:          cfg.sink,
 		prov:          cfg.prov,
 		invalidStatus: cfg.invalidStatus,
