@@ -176,13 +176,44 @@ func (c *Client) ModifyAccount(ctx context.Context, name string, set ...string) 
 	return err
 }
 
-// SetQoS makes qos the account's only and default QoS, as pausing,
-// downscaling and restoring do. The account's users inherit it.
+// SetQoS makes qos the only and default QoS of the account's users'
+// associations and of the account, as pausing, downscaling and restoring
+// do. The users' associations would inherit it in slurmdbd, but slurmctld
+// can miss the inheritance for one added just before and run its jobs
+// under the old QoS; so they are set, first, as sacctmgr refuses an
+// account's default QoS that its users' QoS lists lack. That refusal
+// exits 0, so the result is read back.
+//
+//	sacctmgr -i -P -n modify user where account=<a> set qos=<q> defaultqos=<q>
+//	sacctmgr -i -P -n modify account where name=<a> set qos=<q> defaultqos=<q>
 func (c *Client) SetQoS(ctx context.Context, account, qos string) error {
 	if err := CheckQoS(qos); err != nil {
 		return err
 	}
-	return c.ModifyAccount(ctx, account, "qos="+qos, "defaultqos="+qos)
+	if err := CheckAccount(account); err != nil {
+		return err
+	}
+	args := append([]string{"modify", "user", "where", "account=" + account}, c.cluster()...)
+	if _, err := c.sacctmgr(ctx, append(args, "set", "qos="+qos, "defaultqos="+qos)...); err != nil && !nothingDone(err) {
+		return err
+	}
+	if err := c.ModifyAccount(ctx, account, "qos="+qos, "defaultqos="+qos); err != nil {
+		return err
+	}
+	as, err := c.Associations(ctx, account)
+	if err != nil {
+		return err
+	}
+	for _, a := range as {
+		if a.DefaultQoS != qos {
+			who := "account " + account
+			if a.User != "" {
+				who = "user " + a.User + " of " + who
+			}
+			return fmt.Errorf("slurm: %s kept default QoS %q, not %q", who, a.DefaultQoS, qos)
+		}
+	}
+	return nil
 }
 
 // AddUser associates user with account; defaultAccount, if set, is
