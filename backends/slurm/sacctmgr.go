@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Client runs sacctmgr and sacct through a Runner: every command Slurm's
@@ -16,6 +17,11 @@ type Client struct {
 	// Cluster, if set, scopes every command to one cluster of a
 	// multi-cluster slurmdbd (backend_settings.cluster_name).
 	Cluster string
+
+	// serial, when set, runs changes one at a time: slurmdbd serialises
+	// them anyway, and concurrent ones deadlock in its database and can
+	// lose an account just made.
+	serial *sync.Mutex
 }
 
 // Association is one row of sacctmgr's associations of an account: the
@@ -33,6 +39,10 @@ type Association struct {
 // sacctmgr runs sacctmgr -i -P -n (immediate, parsable, no header) with
 // args.
 func (c *Client) sacctmgr(ctx context.Context, args ...string) (string, error) {
+	if c.serial != nil && !isRead(args) {
+		c.serial.Lock()
+		defer c.serial.Unlock()
+	}
 	out, err := c.Runner.Run(ctx, "sacctmgr", append([]string{"-i", "-P", "-n"}, args...)...)
 	return string(out), err
 }
