@@ -185,3 +185,19 @@ func BenchmarkMiddleware(b *testing.B) {
 		h.ServeHTTP(w, req)
 	}
 }
+
+// BenchmarkMiddlewareFailureLimit is BenchmarkMiddleware with the per-address
+// throttle of invalid keys on: a valid request adds one lookup of its
+// address's bucket.
+func BenchmarkMiddlewareFailureLimit(b *testing.B) {
+	m, keys := benchManager(b, 1, nil)
+	h := apikeys.Middleware(m, apikeys.MiddlewareConfig{FailureLimit: apikeys.RateLimit{PerSecond: 1, Burst: 20}})(
+		http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Authorization", "Bearer "+keys[0])
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(w, req)
+	}
+}

@@ -19,7 +19,7 @@
 //	}, apikeys.IssueOptions{ClientID: "gw-1", Scopes: []string{"chat:write"}, TTL: 90 * 24 * time.Hour})
 //	fmt.Println(issued.Key.Format()) // shown once; only its hash is stored
 //
-//	meter, _ := apikeys.NewMeter(apikeys.MeterConfig{Sink: waldurUsage.Sink()}) // see WaldurUsage
+//	meter, _ := waldurUsage.NewMeter(apikeys.MeterConfig{}) // see WaldurUsage
 //	go meter.Run(ctx)
 //	mux.Handle("/v1/", apikeys.Middleware(keys, apikeys.MiddlewareConfig{Meter: meter})(api))
 //

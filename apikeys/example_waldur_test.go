@@ -56,7 +56,8 @@ func ExampleProvisioner() {
 }
 
 // Metered use becomes Waldur component usage: the Meter flushes into a
-// WaldurUsage, which the agent asks for each resource's totals. Waldur's
+// WaldurUsage (on its own schedule, and whenever the agent is about to
+// report), which the agent asks for each resource's totals. Waldur's
 // earlier usage of the month is the base, so a restarted process continues
 // from it.
 func ExampleWaldurUsage() {
@@ -73,13 +74,14 @@ func ExampleWaldurUsage() {
 		Client:     fake.Client(),
 		Components: map[string]apikeys.UsageComponent{"tokens": {Type: "ktokens", Per: 1000}},
 	})
-	meter, _ := apikeys.NewMeter(apikeys.MeterConfig{Sink: usage.Sink()})
+	meter, _ := usage.NewMeter(apikeys.MeterConfig{}) // go meter.Run(ctx) flushes it every Interval
 	caller := apikeys.Identity{KeyID: "k1", Binding: apikeys.Binding{OfferingUUID: offering, ResourceUUID: resource}}
 	meter.Add(caller, "requests", 5)
 	meter.Add(caller, "tokens", 2500)
-	_ = meter.Flush(context.Background()) // meter.Run does this every MeterConfig.Interval
 
-	// What a usage pass of the agent (siteagent.Config.Usage = usage) asks.
+	// What a usage pass of the agent (siteagent.Config.Usage = usage) does:
+	// flush the meter, then ask for each resource's totals.
+	_ = usage.FlushUsage(context.Background())
 	r, _ := fake.Resource(resource)
 	start := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	u, _ := usage.ReportUsage(context.Background(), &r, siteagent.Period{Start: start, End: start.AddDate(0, 1, 0)})

@@ -26,3 +26,15 @@ func (m *Manager) PendingLastUsed() int {
 	defer m.used.mu.Unlock()
 	return len(m.used.m)
 }
+
+// ForgeKey returns a well-formed key (valid checksum) with the given prefix
+// and id and a random secret: what someone guessing secrets for a known id
+// sends.
+func ForgeKey(t interface{ Fatal(...any) }, prefix, id string) string {
+	k, err := Generate(prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.ID = id
+	return k.Format()
+}

@@ -41,14 +41,31 @@ type MiddlewareConfig struct {
 	// Logger receives verification failures caused by the Store (never
 	// keys). Default: discard.
 	Logger *slog.Logger
+
+	// FailureLimit, when set, throttles guessing: every request whose key
+	// is malformed or unknown (or whose secret is wrong) takes a token from
+	// a bucket of its client address, and while that bucket is empty the address
+	// gets 429 (code "too_many_failures", with Retry-After) before any key
+	// it sends is checked, valid keys included. For example
+	// RateLimit{PerSecond: 1, Burst: 20} allows 20 failures at once and
+	// one a second after that. Requests without a key, and authentic keys
+	// that are expired, revoked or suspended, do not count. Up to
+	// 10,000 addresses are tracked; beyond that the least recently seen
+	// start afresh. Default: no throttle.
+	FailureLimit RateLimit
+	// ClientAddress names the client that FailureLimit counts by. Default:
+	// the host of Request.RemoteAddr. Behind a reverse proxy, return the
+	// address the proxy vouches for (and only that: a header the client
+	// sets itself would let it pick a fresh bucket for every guess).
+	ClientAddress func(*http.Request) string
 }
 
 // Error codes of the middleware's JSON bodies ({"error": "...", "code": "..."}).
 const (
 	// CodeMissingKey: no Authorization header with a Bearer or Token key.
 	CodeMissingKey = "missing_api_key"
-	// CodeInvalidKey: the key is malformed, unknown, expired or revoked. The
-	// four are deliberately indistinguishable to the client.
+	// CodeInvalidKey: the key is malformed, unknown, expired, revoked or
+	// suspended. These are deliberately indistinguishable to the client.
 	CodeInvalidKey = "invalid_api_key"
 	// CodeInsufficientScope: the key is valid but lacks a required scope.
 	CodeInsufficientScope = "insufficient_scope"
@@ -56,6 +73,9 @@ const (
 	CodeRateLimited = "rate_limited"
 	// CodeUnavailable: the key could not be checked (store failure).
 	CodeUnavailable = "unavailable"
+	// CodeTooManyFailures: the client's address sent too many invalid keys
+	// (MiddlewareConfig.FailureLimit).
+	CodeTooManyFailures = "too_many_failures"
 )
 
 // Middleware returns HTTP middleware that requires a valid API key in
@@ -64,10 +84,12 @@ const (
 // optionally meters the request.
 //
 // Rejections carry a small JSON body: 401 with WWW-Authenticate for a missing,
-// malformed, unknown, expired or revoked key (the last four share the code
-// "invalid_api_key", so a client cannot probe which keys exist), 403 for a
-// missing scope, 429 with Retry-After when rate limited, 503 when the key
-// store is unreachable.
+// malformed, unknown, expired, revoked or suspended key (all but a missing
+// one share the code "invalid_api_key", so a client cannot probe which keys
+// exist), 403 for a
+// missing scope, 429 with Retry-After when rate limited or when the client
+// sent too many invalid keys (MiddlewareConfig.FailureLimit), 503 when the
+// key store is unreachable.
 func Middleware(v Verifier, cfg MiddlewareConfig) func(http.Handler) http.Handler {
 	if cfg.Component == "" {
 		cfg.Component = "requests"
@@ -81,6 +103,7 @@ func Middleware(v Verifier, cfg MiddlewareConfig) func(http.Handler) http.Handle
 	}
 	challenge := `Bearer realm="` + strings.ReplaceAll(cfg.Realm, `"`, "") + `"`
 	invalidChallenge := challenge + `, error="invalid_token"`
+	throttle := newFailureThrottle(cfg.FailureLimit, cfg.ClientAddress)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			key, ok := ExtractKey(r.Header.Get("Authorization"))
@@ -88,6 +111,16 @@ func Middleware(v Verifier, cfg MiddlewareConfig) func(http.Handler) http.Handle
 				w.Header().Set("WWW-Authenticate", challenge)
 				writeError(w, http.StatusUnauthorized, CodeMissingKey, "an API key is required")
 				return
+			}
+			var addr string
+			if throttle != nil {
+				var wait time.Duration
+				var blocked bool
+				if addr, wait, blocked = throttle.blocked(r, time.Now()); blocked {
+					w.Header().Set("Retry-After", retryAfterSeconds(wait))
+					writeError(w, http.StatusTooManyRequests, CodeTooManyFailures, "too many invalid API keys")
+					return
+				}
 			}
 			res, err := v.Verify(r.Context(), key, cfg.Scopes...)
 			if err != nil {
@@ -106,6 +139,9 @@ func Middleware(v Verifier, cfg MiddlewareConfig) func(http.Handler) http.Handle
 				writeError(w, http.StatusTooManyRequests, CodeRateLimited, "rate limit exceeded")
 				return
 			default:
+				if throttle != nil && (res.Reason == ReasonNotFound || res.Reason == ReasonMalformed) {
+					throttle.fail(addr, time.Now())
+				}
 				w.Header().Set("WWW-Authenticate", invalidChallenge)
 				writeError(w, http.StatusUnauthorized, CodeInvalidKey, "invalid API key")
 				return

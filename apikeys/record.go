@@ -72,6 +72,9 @@ type Record struct {
 	ExpiresAt time.Time
 	// RevokedAt is when the key was revoked; zero means not revoked.
 	RevokedAt time.Time
+	// SuspendedAt is when the key was suspended (Manager.Suspend); zero
+	// means not suspended. Unlike revocation it can be undone.
+	SuspendedAt time.Time
 	// LastUsedAt is when the key was last verified, updated in batches, so it
 	// lags by up to the Manager's flush interval.
 	LastUsedAt time.Time
@@ -87,9 +90,10 @@ type Record struct {
 // Display returns the public form "prefix_id" shown in user interfaces.
 func (r *Record) Display() string { return r.Prefix + "_" + r.ID }
 
-// State returns ReasonValid, ReasonExpired or ReasonRevoked for the record
-// at the given time. Revocation (including the end of a rotation's grace
-// period) wins over expiry.
+// State returns ReasonValid, ReasonExpired, ReasonRevoked or
+// ReasonSuspended for the record at the given time. Revocation (including
+// the end of a rotation's grace period) wins over expiry, and expiry over
+// suspension.
 func (r *Record) State(now time.Time) Reason {
 	switch {
 	case !r.RevokedAt.IsZero() && !now.Before(r.RevokedAt):
@@ -98,6 +102,8 @@ func (r *Record) State(now time.Time) Reason {
 		return ReasonRevoked
 	case !r.ExpiresAt.IsZero() && !now.Before(r.ExpiresAt):
 		return ReasonExpired
+	case !r.SuspendedAt.IsZero() && !now.Before(r.SuspendedAt):
+		return ReasonSuspended
 	}
 	return ReasonValid
 }

@@ -26,6 +26,8 @@ const (
 	ReasonRateLimited
 	// ReasonScopeMissing: the key is valid but lacks a required scope.
 	ReasonScopeMissing
+	// ReasonSuspended: the key is suspended (Manager.Suspend) until resumed.
+	ReasonSuspended
 )
 
 // String returns a short snake_case name, stable for logs and metrics.
@@ -45,6 +47,8 @@ func (r Reason) String() string {
 		return "rate_limited"
 	case ReasonScopeMissing:
 		return "scope_missing"
+	case ReasonSuspended:
+		return "suspended"
 	}
 	return "unknown"
 }
@@ -62,6 +66,8 @@ var (
 	ErrRateLimited = errors.New("apikeys: rate limit exceeded")
 	// ErrScopeMissing: the key lacks a required scope.
 	ErrScopeMissing = errors.New("apikeys: required scope missing")
+	// ErrSuspended: the key is suspended until it is resumed.
+	ErrSuspended = errors.New("apikeys: key suspended")
 	// ErrRotated: the key was already replaced by rotation; rotate its
 	// successor instead.
 	ErrRotated = errors.New("apikeys: key already rotated")
@@ -78,7 +84,7 @@ type Result struct {
 	Reason Reason
 	// Identity describes the key. It is set only when the key was proven
 	// authentic: for ReasonValid, ReasonExpired, ReasonRevoked,
-	// ReasonRateLimited and ReasonScopeMissing. Never show it to a client
+	// ReasonSuspended, ReasonRateLimited and ReasonScopeMissing. Never show it to a client
 	// whose key was rejected.
 	Identity Identity
 	// RetryAfter, for ReasonRateLimited, is how long until a request would be
@@ -91,7 +97,7 @@ func (r Result) Valid() bool { return r.Reason == ReasonValid }
 
 // Err returns nil for a valid result and otherwise the sentinel error for
 // its reason (ErrMalformed, ErrNotFound, ErrExpired, ErrRevoked,
-// ErrRateLimited, ErrScopeMissing).
+// ErrSuspended, ErrRateLimited, ErrScopeMissing).
 func (r Result) Err() error { return r.Reason.Err() }
 
 // Err returns the sentinel error for r, or nil for ReasonValid.
@@ -111,6 +117,8 @@ func (r Reason) Err() error {
 		return ErrRateLimited
 	case ReasonScopeMissing:
 		return ErrScopeMissing
+	case ReasonSuspended:
+		return ErrSuspended
 	}
 	return errors.New("apikeys: unknown verification result")
 }

@@ -35,6 +35,9 @@ type Store interface {
 	// TouchLastUsed records last-use times for many keys at once. A time
 	// older than the stored one is ignored; unknown ids are skipped.
 	TouchLastUsed(ctx context.Context, used map[string]time.Time) error
+	// SetSuspended sets the record's SuspendedAt: the key is suspended from
+	// that time, or resumed when at is zero. Unknown ids give ErrNotFound.
+	SetSuspended(ctx context.Context, id string, at time.Time) error
 }
 
 // Filter selects records in Store.List. Zero fields match everything; set
@@ -185,5 +188,20 @@ func (s *MemoryStore) TouchLastUsed(ctx context.Context, used map[string]time.Ti
 			r.LastUsedAt = t
 		}
 	}
+	return nil
+}
+
+// SetSuspended implements Store.
+func (s *MemoryStore) SetSuspended(ctx context.Context, id string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.recs[id]
+	if !ok {
+		return ErrNotFound
+	}
+	r.SuspendedAt = at
 	return nil
 }

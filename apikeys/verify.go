@@ -40,7 +40,11 @@ type keyState struct {
 	ident  Identity
 	hash   [sha256.Size]byte
 	hashOK bool
-	lim    *rate.Limiter // nil: unlimited
+	// limit is the effective rate limit; its bucket, in lim, is looked up
+	// only once the key has been proven authentic, so a wrong secret for a
+	// known id never creates, evicts or resets any key's bucket.
+	limit RateLimit
+	lim   atomic.Pointer[rate.Limiter]
 	// touched is when this key was last queued for a last-used write (unix
 	// ns); it keeps the verify path to one atomic load per key and interval.
 	touched atomic.Int64
@@ -49,8 +53,11 @@ type keyState struct {
 // Verify checks key: grammar, prefix and checksum (offline), then the record
 // by id (cache first), then the hash in constant time, then revocation,
 // expiry, required scopes and the rate limit, in that order. A valid result
-// consumes one token of the key's rate limit. On a warm cache it does not
-// touch the Store and does not allocate.
+// consumes one token of the key's rate limit. The key's token bucket is
+// looked up only after the hash matched: guessing secrets for a known id
+// touches no bucket, so it can neither refill nor evict the limits of the
+// keys in use. On a warm cache it does not touch the Store and does not
+// allocate.
 func (m *Manager) Verify(ctx context.Context, key string, required ...string) (Result, error) {
 	id, ok := m.splitID(key)
 	if !ok {
@@ -102,9 +109,9 @@ func (m *Manager) Verify(ctx context.Context, key string, required ...string) (R
 		res.Reason = ReasonScopeMissing
 		return res, nil
 	}
-	if st.lim != nil && !st.lim.AllowN(now, 1) {
+	if lim := m.limiterOf(st, nowN); lim != nil && !lim.AllowN(now, 1) {
 		res.Reason = ReasonRateLimited
-		res.RetryAfter = retryAfter(st.lim, now)
+		res.RetryAfter = retryAfter(lim, now)
 		return res, nil
 	}
 	if t := st.touched.Load(); nowN-t >= int64(m.usedInterval) && st.touched.CompareAndSwap(t, nowN) {
@@ -188,26 +195,40 @@ func (m *Manager) load(ctx context.Context, id string, prev *keyState) (*keyStat
 		m.log.LogAttrs(ctx, slog.LevelWarn, "apikeys: key lookup failed", slog.String("key_id", id), slog.Any("error", err))
 		return nil, fmt.Errorf("apikeys: verify: look up key %s: %w", id, err)
 	}
-	st := m.newKeyState(rec, prev, now)
+	st := m.newKeyState(rec, prev)
 	if m.cache != nil {
 		m.cache.put(id, st, now, m.cacheTTL, gen)
 	}
 	return st, nil
 }
 
-func (m *Manager) newKeyState(rec Record, prev *keyState, now int64) *keyState {
-	st := &keyState{rec: rec, ident: identityOf(&rec)}
+func (m *Manager) newKeyState(rec Record, prev *keyState) *keyState {
+	st := &keyState{rec: rec, ident: identityOf(&rec), limit: m.effectiveLimit(rec.RateLimit)}
 	if len(rec.Hash) == sha256.Size {
 		copy(st.hash[:], rec.Hash)
 		st.hashOK = true
-	}
-	if l := m.effectiveLimit(rec.RateLimit); !l.Unlimited() {
-		st.lim = m.limiterFor(rec.ID, l, now)
 	}
 	if prev != nil {
 		st.touched.Store(prev.touched.Load())
 	}
 	return st
+}
+
+// limiterOf returns the token bucket of an authenticated key, nil when it is
+// unlimited. The first call after a (re)load fetches the bucket from the
+// limiter cache; later calls read it from st.
+func (m *Manager) limiterOf(st *keyState, now int64) *rate.Limiter {
+	if st.limit.Unlimited() {
+		return nil
+	}
+	if lim := st.lim.Load(); lim != nil {
+		return lim
+	}
+	lim := m.limiterFor(st.rec.ID, st.limit, now)
+	if !st.lim.CompareAndSwap(nil, lim) {
+		return st.lim.Load()
+	}
+	return lim
 }
 
 func (m *Manager) effectiveLimit(l RateLimit) RateLimit {

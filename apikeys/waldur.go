@@ -74,7 +74,7 @@ type ProvisionerConfig struct {
 // Provisioner gives every resource of an offering its API keys, bound to the
 // resource's customer, project and offering, and keeps them in step with
 // Waldur's resource API keys. It is both the agent's order processor,
-// wrapping the backend's (ProvisionerConfig.Next), and its key rotator:
+// wrapping the backend's (ProvisionerConfig.Next), and its key processor:
 //
 //	p, err := apikeys.NewProvisioner(apikeys.ProvisionerConfig{
 //		Keys: keys, Client: client, Next: backend, Scopes: []string{"chat:write"},
@@ -101,10 +101,13 @@ type ProvisionerConfig struct {
 // rotation's grace period included, and then calls Next. Waldur deletes its
 // key records itself when the resource is terminated.
 //
-// As the agent's APIKeyRotator (siteagent.Config.APIKeys) it answers a
-// rotation request with a successor of the key with that client id; the old
-// value keeps working for RotationGrace. When no live key has that client id
-// it issues a new one, bound as Waldur has the resource.
+// As the agent's key processor (siteagent.Config.APIKeys, a
+// siteagent.APIKeyProcessor) it carries out Waldur's commands on single keys.
+// It answers a rotation with a successor of the key with that client id; the
+// old value keeps working for RotationGrace. When no live key has that client
+// id it issues a new one, bound as Waldur has the resource, as it does for a
+// create. A pause suspends the keys of the client id (Manager.Suspend), a
+// resume resumes them, a delete revokes them; see the methods.
 type Provisioner struct {
 	keys   *Manager
 	client *waldur.Client

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -51,15 +52,20 @@ type WaldurUsageConfig struct {
 // Meter's sink and the agent's usage reporter.
 //
 //	usage, err := apikeys.NewWaldurUsage(apikeys.WaldurUsageConfig{Client: client})
-//	meter, err := apikeys.NewMeter(apikeys.MeterConfig{Sink: usage.Sink(), Interval: time.Minute})
+//	meter, err := usage.NewMeter(apikeys.MeterConfig{Interval: time.Minute})
 //	go meter.Run(ctx)
 //	agent, err := siteagent.New(siteagent.Config{Client: client, ..., Usage: usage})
 //
-// The Meter flushes each resource's running totals into it (every
-// MeterConfig.Interval; keep that below siteagent.Config.UsageInterval), and
-// every usage pass of the agent asks it for a resource's totals in a billing
-// month, which the agent reports with set_usage when Waldur's differ. Totals,
-// not deltas, make the reports idempotent per billing period.
+// The Meter flushes each resource's running totals into it, every
+// MeterConfig.Interval and, because WaldurUsage is a siteagent.UsageFlusher,
+// right before each usage pass of the agent. Every pass asks it for a
+// resource's totals in a billing month, which the agent reports with
+// set_usage when Waldur's differ. Totals, not deltas, make the reports
+// idempotent per billing period. The flush before the agent's final pass at
+// shutdown means a graceful stop reports everything counted until then,
+// whichever of the Meter and the agent sees the end of ctx first. (A Meter
+// made with NewMeter and Sink: usage.Sink() instead gets no such flush: what
+// it counted since its last own flush may miss the final report.)
 //
 // A Meter counts in memory, so after a restart it starts the running month
 // from zero while Waldur holds what the previous process reported; the agent
@@ -67,8 +73,7 @@ type WaldurUsageConfig struct {
 // reports a month of an offering, WaldurUsage reads Waldur's usage of that
 // month (one listing per offering and month) and adds it, as a base, to what
 // the Meter counted since the start. Counts that the previous process had not
-// yet reported are lost; a graceful stop loses what was counted since the
-// last usage pass. Billing months are matched by year and month, so the
+// yet reported are lost with a crash. Billing months are matched by year and month, so the
 // Meter's Location and the agent's TimeZone should be the same zone.
 //
 // Waldur's usage of the metered components must be written only through one
@@ -92,6 +97,9 @@ type WaldurUsage struct {
 	seeded  map[seedKey]bool
 	loading map[seedKey]*seedLoad
 	newest  int // the newest month seen, 0 before any
+
+	metersMu sync.Mutex
+	meters   []*Meter // flushed by FlushUsage
 }
 
 type seedKey struct {
@@ -170,6 +178,40 @@ func (u *WaldurUsage) Sink() UsageSink {
 		return nil
 	})
 }
+
+// NewMeter returns a Meter (see NewMeter) whose sink is u, and which u
+// flushes whenever the agent is about to report usage (FlushUsage). cfg.Sink
+// must be unset.
+func (u *WaldurUsage) NewMeter(cfg MeterConfig) (*Meter, error) {
+	if cfg.Sink != nil {
+		return nil, errors.New("apikeys: WaldurUsage.NewMeter: MeterConfig.Sink is set; the sink is the WaldurUsage")
+	}
+	cfg.Sink = u.Sink()
+	m, err := NewMeter(cfg)
+	if err != nil {
+		return nil, err
+	}
+	u.metersMu.Lock()
+	u.meters = append(u.meters, m)
+	u.metersMu.Unlock()
+	return m, nil
+}
+
+// FlushUsage implements siteagent.UsageFlusher: it flushes the Meters made
+// with u.NewMeter into u, so the agent's next report includes everything
+// they counted so far.
+func (u *WaldurUsage) FlushUsage(ctx context.Context) error {
+	u.metersMu.Lock()
+	meters := slices.Clone(u.meters)
+	u.metersMu.Unlock()
+	var errs []error
+	for _, m := range meters {
+		errs = append(errs, m.Flush(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+var _ siteagent.UsageFlusher = (*WaldurUsage)(nil)
 
 // ReportUsage implements siteagent.UsageReporter: the resource's totals in
 // the billing month, by Waldur component type, as Waldur's base plus what the

@@ -109,7 +109,7 @@ func TestMeteredUsageBecomesWaldurComponentUsage(t *testing.T) {
 		} `json:"usages"`
 	}
 	require.NoError(t, json.Unmarshal(sets[0].Body, &body))
-	assert.Equal(t, "2026-08-01T00:00:00Z", body.Date, "the first instant of the billing month")
+	assert.Equal(t, "2026-08-01T12:00:00Z", body.Date, "noon UTC on the 1st: inside the billing month in every server time zone")
 	require.Len(t, body.Usages, 2, "the unknown component is not sent")
 	assert.Equal(t, "ktokens", body.Usages[0].Type)
 	assert.Equal(t, "12.34", body.Usages[0].Amount, "a decimal string")

@@ -371,6 +371,10 @@ func TestAPIKeys(t *testing.T) {
 
 	assert.Contains(t, callErr(t, cs, "rotate_resource_api_key", map[string]any{"uuid": hex(wd.key)}), "already being rotated")
 	assert.Contains(t, callErr(t, cs, "rotate_resource_api_key", map[string]any{"uuid": hex(wd.otherKey)}), "not found")
+	// A key Updating for another command says which one.
+	paused := wd.w.AddAPIKey(waldurtest.APIKeySpec{Resource: wd.resource, ClientID: "slurm_alloc_1-2"})
+	require.NoError(t, wd.w.CommandAPIKey(paused, "pause"))
+	assert.Contains(t, callErr(t, cs, "rotate_resource_api_key", map[string]any{"uuid": hex(paused)}), "has a pending pause")
 	k2, _ := wd.w.APIKey(wd.otherKey)
 	assert.Equal(t, waldur.ResourceAPIKeyStateOK, k2.State)
 }

@@ -199,6 +199,9 @@ func (s *Server) rotateAPIKey(ctx context.Context, in UUIDInput) (RotationReques
 	switch k.State {
 	case waldur.ResourceAPIKeyStateOK, waldur.ResourceAPIKeyStateErred:
 	case waldur.ResourceAPIKeyStateUpdating:
+		if k.PendingAction != nil && *k.PendingAction != "rotate" {
+			return RotationRequest{}, failf("%s has a pending %s (state Updating); wait until the site agent has carried it out", what, *k.PendingAction)
+		}
 		return RotationRequest{}, failf("%s is already being rotated (state Updating); wait until the site agent has set the new value", what)
 	default:
 		return RotationRequest{}, failf("cannot rotate %s in state %s; only OK or Erred keys can be rotated", what, k.State)

@@ -43,12 +43,14 @@ type Agent struct {
 	userUUID waldur.UUID // the token's user, set by connect
 
 	mu         sync.Mutex
-	work       map[string]*workState  // work key → queued and finished work
-	workPruned time.Time              // when idle work keys were last forgotten
-	attempts   map[waldur.UUID]int    // order → processor calls in this process
-	timers     map[string]*time.Timer // work key → scheduled retry
-	due        []scheduled            // scheduled work whose time has come
-	dueCh      chan struct{}          // wakes Run's loop when due grows
+	work       map[string]*workState                  // work key → queued and finished work
+	workPruned time.Time                              // when idle work keys were last forgotten
+	attempts   map[waldur.UUID]int                    // order → processor calls in this process
+	timers     map[string]*time.Timer                 // work key → scheduled retry
+	refusals   refusals                               // orders Waldur refused for their offering type
+	due        map[string]func(context.Context) error // scheduled work whose time has come
+	dueOrder   []string                               // keys of due, oldest first (may hold stale keys)
+	dueCh      chan struct{}                          // wakes feedDue when due grows
 }
 
 // offering is the agent's state for one served offering.
@@ -96,6 +98,7 @@ func New(cfg Config) (*Agent, error) {
 		attempts: make(map[waldur.UUID]int),
 		work:     make(map[string]*workState),
 		timers:   make(map[string]*time.Timer),
+		due:      make(map[string]func(context.Context) error),
 		dueCh:    make(chan struct{}, 1),
 	}
 	a.replicas = newReplicas(a)
@@ -133,6 +136,7 @@ func (a *Agent) Offerings() []waldur.UUID {
 // Stats returns a snapshot of the agent's counters.
 func (a *Agent) Stats() Stats {
 	s := a.counters.snapshot(unixTime(a.started.Load()))
+	s.WorkScheduled = int64(a.scheduledCount())
 	return s
 }
 
@@ -162,6 +166,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 
 	var bg sync.WaitGroup
+	bg.Go(func() { a.feedDue(ctx, workCtx) })
 	a.startEvents(ctx, workCtx, &bg)
 
 	a.replicas.start(ctx, &bg)
@@ -181,10 +186,6 @@ loop:
 		case <-heartbeatT.C:
 			a.tick()
 			a.heartbeat(ctx)
-		case <-a.dueCh:
-			for _, w := range a.takeDue() {
-				a.submit(ctx, workCtx, w.key, w.fn)
-			}
 		}
 	}
 	return a.shutdown(workCancel, &bg)
@@ -268,4 +269,8 @@ func (a *Agent) connect(ctx context.Context) error {
 
 func (a *Agent) noteError(err error) {
 	a.counters.setError(a.cfg.Now(), err)
+	var pe *userPanic
+	if errors.As(err, &pe) && pe.logged.CompareAndSwap(false, true) {
+		a.log.Error("siteagent: processor panicked", "log_id", pe.id, "panic", fmt.Sprint(pe.value), "stack", string(pe.stack))
+	}
 }

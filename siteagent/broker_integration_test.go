@@ -537,3 +537,39 @@ func TestBrokerAutoModePicksAReachableTransport(t *testing.T) {
 		})
 	}
 }
+
+// TestBrokerLegacySubscriptionAfterATokenChange: on a real RabbitMQ, a legacy
+// subscription created with the old DRF token keeps that password; the agent
+// with the new token must delete the subscription and create it again to be
+// let in.
+func TestBrokerLegacySubscriptionAfterATokenChange(t *testing.T) {
+	for _, tr := range brokerTransports() {
+		t.Run(tr.name, func(t *testing.T) {
+			e := newBrokerEnv(t, waldurtest.WithLegacyWaldur())
+			p := &countingProcessor{}
+			first, err := siteagent.New(e.config(p, tr.events(t)))
+			require.NoError(t, err)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- first.Run(ctx) }()
+			wait, waitCancel := context.WithTimeout(context.Background(), time.Minute)
+			defer waitCancel()
+			require.NoError(t, e.s.WaitFor(wait, func() bool { return first.EventSourceStatus().Connected }))
+			cancel()
+			require.NoError(t, <-done)
+
+			cfg := e.config(p, tr.events(t))
+			cfg.Token = e.s.RotateToken(e.s.ProviderUser())
+			a := e.startConsuming(t, cfg)
+			assert.Equal(t, 1, e.s.CallCount("event_subscriptions_destroy"))
+			allDone := e.expectDone(1)
+			id := e.s.AddOrder(waldurtest.OrderSpec{Offering: e.offering})
+			select {
+			case <-allDone:
+			case <-wait.Done():
+				t.Fatalf("order not done; source %+v", a.EventSourceStatus())
+			}
+			checkExactlyOnce(t, e, p, []waldur.UUID{id})
+		})
+	}
+}

@@ -71,6 +71,23 @@ func TestRESTCallsPerOrderType(t *testing.T) {
 				"marketplace_provider_resources_retrieve", "marketplace_orders_set_state_done"},
 		},
 		{
+			name: "Create with a start date in the future",
+			spec: func(f *fixture) waldurtest.OrderSpec {
+				return waldurtest.OrderSpec{Offering: f.offering, StartDate: time.Now().Add(24 * time.Hour)}
+			},
+			hint:  waldur.OrderStatePendingProvider,
+			calls: []string{"marketplace_orders_retrieve", "marketplace_orders_approve_by_provider", "marketplace_orders_retrieve"},
+		},
+		{
+			name: "Create with a start date that has come",
+			spec: func(f *fixture) waldurtest.OrderSpec {
+				return waldurtest.OrderSpec{Offering: f.offering, StartDate: time.Now().Add(-time.Hour)}
+			},
+			hint: waldur.OrderStatePendingProvider, result: siteagent.Result{BackendID: "vol-1"},
+			calls: []string{"marketplace_orders_retrieve", "marketplace_orders_approve_by_provider", "marketplace_orders_retrieve",
+				"marketplace_provider_resources_set_backend_id", "marketplace_orders_set_state_done"},
+		},
+		{
 			name: "event about a finished order",
 			spec: func(f *fixture) waldurtest.OrderSpec {
 				return waldurtest.OrderSpec{Offering: f.offering, State: "done"}

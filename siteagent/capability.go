@@ -39,7 +39,7 @@ func (a *Agent) capabilities() []capability {
 		caps = append(caps, &orderWork{a: a})
 	}
 	if a.cfg.APIKeys != nil {
-		caps = append(caps, &keyWork{a: a})
+		caps = append(caps, newKeyWork(a))
 	}
 	if a.cfg.Membership != nil {
 		caps = append(caps, &membershipWork{a: a, p: a.cfg.Membership})

@@ -43,11 +43,22 @@ type Config struct {
 	// WaldurURL is the Waldur API's base URL, e.g. https://waldur.example.com.
 	// Required unless Client is set.
 	WaldurURL string
-	// Token authenticates the agent: a DRF token (sent as "Token <key>") or a
-	// personal access token starting with "w_" (sent as "Bearer <token>").
-	// Required unless Client is set. It is also the password of the agent's
-	// RabbitMQ user, so event delivery needs it even with Client.
+	// Token authenticates the agent: a DRF token (sent as "Token <key>"), a
+	// personal access token starting with "w_" or an OIDC access token (both
+	// sent as "Bearer <token>"); TokenKind says which. Required unless Client
+	// is set. It is also the password of the agent's RabbitMQ user, so event
+	// delivery needs it even with Client.
 	Token string
+	// TokenKind says what Token is. Default waldur.TokenAuto: "w_..." is a
+	// personal access token, anything else a DRF token; set waldur.TokenOIDC
+	// for an OIDC access token, which the guess cannot tell. With Client set,
+	// the default is the client's kind.
+	//
+	// Event delivery depends on it (see EventsConfig): Waldur 8.1's queues
+	// take a DRF token or a PAT; the legacy queues of older Waldur take the
+	// DRF token only; with an OIDC token the broker password is a DRF token
+	// the agent does not have, so events come by polling (or webhooks) only.
+	TokenKind waldur.TokenKind
 	// Client, if set, is used instead of building one from WaldurURL and Token.
 	Client *waldur.Client
 
@@ -92,8 +103,10 @@ type Config struct {
 	// counted as stuck in Stats, and retried regardless of backoff. Default 30m.
 	StuckOrderAge time.Duration
 
-	// ErrorTraceback sends a traceback (the panic stack, or the error chain)
-	// with set_state_erred. Default false: only the message.
+	// ErrorTraceback sends the error chain as the traceback of
+	// set_state_erred (at most MaxErrorTraceback bytes). Default false: an
+	// empty traceback. A panic's stack is never sent; it goes to the log
+	// under the log id Waldur shows.
 	ErrorTraceback bool
 
 	// Orders processes marketplace orders. At least one of Orders,
@@ -114,8 +127,9 @@ type Config struct {
 	// ResourceStatusProcessor.
 	ResourceStatus ResourceStatusProcessor
 
-	// APIKeys rotates resource API keys when consumers ask for new values
-	// (Waldur 8.1). Optional.
+	// APIKeys carries out Waldur's commands on resource API keys (Waldur
+	// 8.1): rotate, and on newer Waldur create, pause, resume, update and
+	// delete when it is also an APIKeyProcessor. Optional.
 	APIKeys APIKeyRotator
 	// PeriodicLimits applies Waldur's periodic usage policies (Slurm
 	// fairshare and limits) to resources; set it only where periodic
@@ -133,11 +147,11 @@ type Config struct {
 	// oldest first and ending with the current one. Default 2: the previous
 	// and the current month, so usage that arrives late is still billed.
 	UsagePeriods int
-	// TimeZone is where billing months begin and end; the usage date sent to
-	// Waldur is the first instant of the month there. Default UTC. Waldur
-	// derives the billing month from that instant in its own time zone, so a
-	// zone east of Waldur's moves the first instant into the previous month
-	// in Waldur's eyes: keep UTC unless Waldur runs in the same zone.
+	// TimeZone is where billing months begin and end for collecting usage.
+	// Default UTC. The date sent to Waldur with a month's usage is the 1st
+	// of that month at 12:00 UTC, which Waldur files under that month
+	// whatever its own time zone; set TimeZone to Waldur's so the agent's
+	// months and Waldur's begin at the same instant.
 	TimeZone *time.Location
 
 	// Events configures event delivery. The zero value picks a broker
@@ -194,6 +208,16 @@ func (c Config) withDefaults() (Config, error) {
 		if c.Token == "" {
 			return c, configError("Token", "required (or set Client)")
 		}
+	}
+	if c.TokenKind < waldur.TokenAuto || c.TokenKind > waldur.TokenOIDC {
+		return c, configError("TokenKind", "unknown kind %d", int(c.TokenKind))
+	}
+	switch {
+	case c.TokenKind != waldur.TokenAuto:
+	case c.Client != nil && c.Client.TokenKind() != waldur.TokenAuto:
+		c.TokenKind = c.Client.TokenKind()
+	default:
+		c.TokenKind = c.TokenKind.Resolve(c.Token)
 	}
 	if c.Orders == nil && c.APIKeys == nil && c.Membership == nil && c.OfferingUsers == nil && c.Usage == nil && c.ResourceStatus == nil && c.PeriodicLimits == nil {
 		return c, configError("Orders", "no processor configured (set Orders, APIKeys, Membership, OfferingUsers, Usage, ResourceStatus or PeriodicLimits)")
@@ -265,10 +289,5 @@ func setDefault[T comparable](p *T, def T) {
 func (c *Config) clientOptions() []waldur.Option {
 	// Full pages: passes over thousands of resources cost one call per 300.
 	opts := []waldur.Option{waldur.WithLogger(c.Logger), waldur.WithPageSize(waldur.MaxPageSize)}
-	if strings.HasPrefix(c.Token, "w_") {
-		opts = append(opts, waldur.WithBearerToken(c.Token))
-	} else {
-		opts = append(opts, waldur.WithToken(c.Token))
-	}
-	return opts
+	return append(opts, waldur.WithCredential(c.TokenKind, c.Token))
 }

@@ -39,10 +39,19 @@
 // approved, rejected or left pending accordingly. An executing order is handed
 // to the OrderProcessor; its Result (backend id, metadata, endpoints, limits) is
 // written to the resource and the order is marked done. A processor error wrapped
-// with Permanent marks the order erred with its message; a panic does too; any
-// other error is transient and retried with backoff, the order left untouched.
-// A processor may answer InProgress for asynchronous backends and is asked again
-// later.
+// with Permanent marks the order erred with its message (at most
+// MaxErrorMessage bytes); a panic does too, as "internal error in the site
+// agent (log id …)", its value and stack going to the log only; any other error
+// is transient and retried with backoff, the order left untouched. A processor
+// may answer InProgress for asynchronous backends and is asked again later.
+//
+// An approved order whose start date is still to come waits in
+// pending-start-date; the agent processes it once Waldur has moved it to
+// executing. Waldur refuses set_state_erred for offerings other than
+// Marketplace.Slurm and set_state_done for types other than Slurm, Basic and
+// Support (405): the agent warns about such offerings at start, and an order
+// whose transition is refused is logged once, counted in Stats.OrdersRefused
+// and left executing in Waldur, never retried.
 //
 // Waldur is the truth: each step acts on the state just read, a transition that
 // Waldur refuses because the order moved is followed by a re-read, and finished
@@ -67,12 +76,15 @@
 //   - ResourceStatus (ResourceStatusProcessor): paused, downscaled and restored
 //     resources are applied to the backend, and backend limits and metadata
 //     flow back to Waldur.
+//   - APIKeys (APIKeyRotator, or APIKeyProcessor for every command): resource
+//     API keys a Create processor returns in Result.APIKeys are reported to
+//     Waldur, and Waldur's commands on single keys (create, rotate, pause,
+//     resume, update, delete) are carried out and acknowledged, dispatched on
+//     the key's pending_action. Package apikeys provides a ready processor and
+//     metering.
 //   - PeriodicLimits (PeriodicLimitsProcessor): Waldur's periodic usage
 //     policies (Slurm fairshare and limits) are applied to resources and
 //     the outcome reported to the policy.
-//   - APIKeys (APIKeyRotator): resource API keys a Create processor returns in
-//     Result.APIKeys are reported to Waldur, and rotation requests are answered
-//     with a new value. Package apikeys provides a ready rotator and metering.
 //
 // # Events
 //
@@ -89,7 +101,11 @@
 // again now and then. EventsAMQP and EventsSTOMP insist on one transport;
 // EventsPolling uses none. Against a Waldur older than 8.1, which has no
 // register_queue, it uses the per-type legacy queues of
-// register_event_subscription.
+// register_event_subscription, whose password is the user's DRF token: that
+// path needs Config.Token to be a DRF token, not a personal access token.
+// An OIDC token (Config.TokenKind) works for REST only; such an agent polls.
+// Use amqps:// or wss:// for a broker on another machine: the token is the
+// broker password, and the agent warns about cleartext URLs.
 //
 // Delivery is at least once: a message is acknowledged only after its event
 // was handled, one whose handling failed is requeued after a growing delay,
@@ -103,8 +119,10 @@
 // reports the connection; /readyz includes it.
 //
 // Where the broker is out of reach, Waldur's webhooks can bring the hints
-// instead: mount WebhookHandler and point a Waldur web hook at it. A source
-// of your own plugs in as EventsConfig.Source.
+// instead: mount WebhookHandler, with a secret, at a public HTTPS address
+// (Waldur posts to no loopback or private address) and point a Waldur web
+// hook at it; otherwise polling alone does. A source of your own plugs in as
+// EventsConfig.Source.
 //
 // # Replicas
 //

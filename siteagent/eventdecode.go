@@ -97,7 +97,7 @@ type wire struct {
 	ScopeName         lstr     `json:"scope_name"`
 	Username          lstr     `json:"username"`
 	OfferingUserUUID  luuid    `json:"offering_user_uuid"`
-	State             lstr     `json:"state"`
+	State             lstate   `json:"state"`
 	BackendIDs        lstrings `json:"resource_backend_ids"`
 	ChangedFields     lstrings `json:"changed_fields"`
 	ChangedAttributes lstrings `json:"changed_attributes"`
@@ -290,6 +290,36 @@ func (s *lstr) UnmarshalJSON(b []byte) error {
 		*s = lstr(v)
 	}
 	return nil
+}
+
+// lstate reads an offering user's state: Waldur's events carry the FSM
+// integer (5 = OK), REST and older fixtures the name. Numbers are mapped to
+// names; an unknown number reads as absent.
+type lstate string
+
+func (s *lstate) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		return (*lstr)(s).UnmarshalJSON(b)
+	}
+	n, err := strconv.Atoi(string(b))
+	if err == nil && n >= 1 && n <= len(offeringUserFSM) {
+		*s = lstate(offeringUserFSM[n-1])
+	}
+	return nil
+}
+
+// offeringUserFSM are the offering user states by Waldur's FSM integer, from 1.
+var offeringUserFSM = [...]waldur.OfferingUserState{
+	waldur.OfferingUserStateRequested,
+	waldur.OfferingUserStateCreating,
+	waldur.OfferingUserStatePendingAccountLinking,
+	waldur.OfferingUserStatePendingAdditionalValidation,
+	waldur.OfferingUserStateOK,
+	waldur.OfferingUserStateRequestedDeletion,
+	waldur.OfferingUserStateDeleting,
+	waldur.OfferingUserStateDeleted,
+	waldur.OfferingUserStateErrorCreating,
+	waldur.OfferingUserStateErrorDeleting,
 }
 
 type luuid waldur.UUID

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gsv-platform/waldur-agent-go/internal/broker"
 	"github.com/gsv-platform/waldur-agent-go/waldur"
 )
 
@@ -69,9 +70,18 @@ const (
 // for each offering's identity with the event types its processors need,
 // and consumes the queue it names with the login it names and the agent's
 // token (Config.Token) as password; a refused login or a missing queue makes
-// it call register_queue again. Against a Waldur without register_queue
-// (before 8.1) it uses the per-type legacy queues of
-// register_event_subscription instead.
+// it call register_queue again, which resets the password. This works with a
+// DRF token or a personal access token, not with an OIDC token (see
+// Config.TokenKind).
+//
+// Against a Waldur without register_queue (before 8.1) it uses the per-type
+// legacy queues of register_event_subscription instead. Their password is the
+// user's DRF token as it was when the subscription was created, so the legacy
+// path needs Config.Token to be a DRF token — a personal access token is
+// refused — and a subscription from before a token change keeps the old
+// password: after a refused login the agent deletes the subscription and
+// creates it again, once per refusal, and when even that is refused it says
+// so in the log and in Stats.LastError and keeps trying now and then.
 type EventsConfig struct {
 	Mode EventMode
 	// AMQPURL locates RabbitMQ's AMQP listener, e.g. amqp://rabbit:5672 or
@@ -109,6 +119,8 @@ type EventsConfig struct {
 	// the broker's. (Waldur's webhooks need no Source: mount
 	// Agent.WebhookHandler.)
 	Source EventSource
+
+	dialer broker.Dialer // tests: replaces the AMQP and STOMP transports
 }
 
 // validate checks the fields that can be checked without the network.

@@ -3,6 +3,11 @@ package siteagent_test
 import (
 	"context"
 	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
 
 	"github.com/gsv-platform/waldur-agent-go/siteagent"
 	"github.com/gsv-platform/waldur-agent-go/waldur"
@@ -97,4 +102,30 @@ func ExampleOrderTypes_evaluator() {
 	fmt.Println(o.State, o.ProviderRejectionComment)
 	// Output:
 	// rejected at most 16 GPUs per allocation
+}
+
+// The webhook intake takes the secret from the hook's destination URL, which
+// must be a public HTTPS address: Waldur posts to no loopback or private
+// address.
+func ExampleAgent_WebhookHandler() {
+	s := waldurtest.New()
+	defer s.Close()
+	agent, err := siteagent.New(siteagent.Config{
+		WaldurURL: s.URL(), Token: s.Token(), OfferingUUID: s.AddOffering(waldurtest.OfferingSpec{}).String(),
+		Orders: siteagent.OrderProcessorFunc(func(context.Context, *siteagent.Order) (siteagent.Result, error) {
+			return siteagent.Result{}, nil
+		}),
+		Events: siteagent.EventsConfig{Mode: siteagent.EventsPolling},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	// Hook destination: https://agent.example.com/waldur-hook?secret=<secret>
+	mux.Handle("POST /waldur-hook", agent.WebhookHandler(siteagent.WebhookConfig{Secret: os.Getenv("WEBHOOK_SECRET")}))
+
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/waldur-hook?secret=guess", strings.NewReader(`{}`)))
+	fmt.Println(w.Code)
+	// Output: 401
 }

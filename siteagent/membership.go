@@ -313,7 +313,14 @@ func (w *membershipWork) syncWith(ctx context.Context, r *waldur.Resource, teams
 		return err
 	}
 	add, remove := diffMembers(want, have, r.RestrictMemberAccess)
-	return w.apply(ctx, r, add, remove)
+	if err := w.apply(ctx, r, add, remove); err != nil {
+		return err
+	}
+	if w.a.cfg.ResourceStatus == nil {
+		// Without a status processor this is the resource's sync.
+		w.a.refreshLastSync(ctx, r)
+	}
+	return nil
 }
 
 func (w *membershipWork) list(ctx context.Context, r *waldur.Resource) ([]Member, error) {

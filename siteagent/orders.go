@@ -2,10 +2,14 @@ package siteagent
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gsv-platform/waldur-agent-go/waldur"
 )
@@ -85,6 +89,9 @@ func (a *Agent) handleOrder(ctx context.Context, id waldur.UUID, hint orderHint)
 			"order", id, "offering", o.OfferingUUID)
 		return nil
 	}
+	if o.State == waldur.OrderStateExecuting && a.refusals.has(o.UUID) {
+		return nil // Waldur refused its transition for the offering's type: see ordertype.go
+	}
 	return a.advanceOrder(ctx, off, o)
 }
 
@@ -105,6 +112,12 @@ func (a *Agent) advanceOrder(ctx context.Context, off *offering, o *waldur.Order
 			o = next
 		case waldur.OrderStateExecuting:
 			return a.execute(ctx, off, o, approvedHere)
+		case waldur.OrderStatePendingStartDate:
+			// Approved, waiting for its start date: Waldur moves it to
+			// executing then, and a later listing finds it.
+			a.forget(o.UUID)
+			a.log.Info("siteagent: order waits for its start date", "order", o.UUID, "start_date", o.StartDate)
+			return nil
 		default:
 			// Terminal, or waiting for the consumer, the project or a start
 			// date: nothing for the provider to do.
@@ -131,7 +144,9 @@ func (a *Agent) decide(ctx context.Context, off *offering, o *waldur.Order) (*wa
 		if err != nil {
 			if IsPermanent(err) {
 				// An evaluator that cannot decide an order for good rejects it.
-				d = Reject(err.Error())
+				a.noteError(err)
+				msg, _ := errorReport(err, false)
+				d = Reject(msg)
 			} else {
 				return nil, true, fmt.Errorf("siteagent: evaluate order %s: %w", o.UUID, err)
 			}
@@ -143,7 +158,7 @@ func (a *Agent) decide(ctx context.Context, off *offering, o *waldur.Order) (*wa
 		a.log.Debug("siteagent: order kept pending", "order", o.UUID)
 		return o, true, nil
 	case verdictReject:
-		err := a.client.Orders.Reject(rctx, o.UUID, d.reason)
+		err := a.client.Orders.Reject(rctx, o.UUID, clip(d.reason, MaxErrorMessage))
 		if err == nil {
 			a.forget(o.UUID)
 			a.counters.ordersRejected.Add(1)
@@ -153,14 +168,25 @@ func (a *Agent) decide(ctx context.Context, off *offering, o *waldur.Order) (*wa
 		return a.reread(ctx, o, "reject", err)
 	default:
 		err := a.client.Orders.Approve(rctx, o.UUID)
-		if err == nil {
-			a.counters.ordersApproved.Add(1)
-			a.log.Info("siteagent: order approved", "order", o.UUID, "type", o.Type)
-			next := *o
-			next.State = waldur.OrderStateExecuting
-			return &next, false, nil
+		if err != nil {
+			return a.reread(ctx, o, "approve", err)
 		}
-		return a.reread(ctx, o, "approve", err)
+		a.counters.ordersApproved.Add(1)
+		a.log.Info("siteagent: order approved", "order", o.UUID, "type", o.Type)
+		next := *o
+		next.State = waldur.OrderStateExecuting
+		if o.StartDate != nil {
+			// Approval does not always execute: Waldur moves an order whose
+			// start date is still to come to pending-start-date. Only the
+			// state is read again (?field=state); orders without a start
+			// date, which Waldur always executes, cost no read.
+			fresh, err := a.client.Orders.Get(ctx, o.UUID, "state")
+			if err != nil {
+				return nil, true, fmt.Errorf("siteagent: re-read order %s after approval: %w", o.UUID, err)
+			}
+			next.State = fresh.State
+		}
+		return &next, false, nil
 	}
 }
 
@@ -212,7 +238,7 @@ func (a *Agent) execute(ctx context.Context, off *offering, o *waldur.Order, fre
 	}
 	if err != nil {
 		if IsPermanent(err) {
-			return a.failOrder(ctx, o, err)
+			return a.failOrder(ctx, off, o, err)
 		}
 		return fmt.Errorf("siteagent: process order %s: %w", o.UUID, err)
 	}
@@ -231,7 +257,7 @@ func (a *Agent) execute(ctx context.Context, off *offering, o *waldur.Order, fre
 	if err := a.recordResult(ctx, req, res); err != nil {
 		return err
 	}
-	return a.completeOrder(ctx, o)
+	return a.completeOrder(ctx, off, o)
 }
 
 // recordResult writes a processor's result to the order's resource.
@@ -273,12 +299,16 @@ func (a *Agent) recordResult(ctx context.Context, req *Order, res Result) error 
 }
 
 // completeOrder marks an executing order done; "already done" is success.
-func (a *Agent) completeOrder(ctx context.Context, o *waldur.Order) error {
+func (a *Agent) completeOrder(ctx context.Context, off *offering, o *waldur.Order) error {
 	err := a.client.Orders.SetDone(waldur.WithRetrySafe(ctx), o.UUID)
 	if err == nil {
 		a.forget(o.UUID)
 		a.counters.ordersDone.Add(1)
 		a.log.Info("siteagent: order done", "order", o.UUID, "type", o.Type)
+		return nil
+	}
+	if waldur.IsRefusedForOfferingType(err) {
+		a.refusedForType(off, o, "set_state_done", err)
 		return nil
 	}
 	fresh, _, rerr := a.reread(ctx, o, "complete", err)
@@ -296,7 +326,8 @@ func (a *Agent) completeOrder(ctx context.Context, o *waldur.Order) error {
 // failOrder marks an order erred with cause's message. It re-reads the order
 // first, because set_state_erred is not state-gated in Waldur and must not
 // overwrite an order that finished meanwhile.
-func (a *Agent) failOrder(ctx context.Context, o *waldur.Order, cause error) error {
+func (a *Agent) failOrder(ctx context.Context, off *offering, o *waldur.Order, cause error) error {
+	a.noteError(cause) // logs a panic's stack under its log id
 	fresh, err := a.client.Orders.Get(ctx, o.UUID, "uuid", "state")
 	if err != nil {
 		return fmt.Errorf("siteagent: re-read order %s before marking it erred: %w", o.UUID, err)
@@ -307,33 +338,58 @@ func (a *Agent) failOrder(ctx context.Context, o *waldur.Order, cause error) err
 	}
 	msg, trace := errorReport(cause, a.cfg.ErrorTraceback)
 	if err := a.client.Orders.SetErred(waldur.WithRetrySafe(ctx), o.UUID, msg, trace); err != nil {
-		if waldur.IsInvalidState(err) {
+		switch {
+		case waldur.IsInvalidState(err):
+			return nil
+		case waldur.IsRefusedForOfferingType(err):
+			a.refusedForType(off, o, "set_state_erred", err)
+			a.log.Warn("siteagent: order failed; Waldur refused to mark it erred", "order", o.UUID, "error", msg)
 			return nil
 		}
 		return fmt.Errorf("siteagent: mark order %s erred: %w", o.UUID, err)
 	}
 	a.forget(o.UUID)
 	a.counters.ordersErred.Add(1)
-	a.noteError(cause)
 	a.log.Warn("siteagent: order erred", "order", o.UUID, "type", o.Type, "error", msg)
 	return nil
 }
 
-// errorReport turns an error into set_state_erred's message and traceback.
+// Bounds of what the agent sends Waldur as an order's error message, error
+// traceback or rejection reason. Longer texts are cut at a UTF-8 boundary and
+// end in "… (truncated)".
+const (
+	MaxErrorMessage   = 2000
+	MaxErrorTraceback = 64 << 10
+)
+
+// errorReport turns an error into set_state_erred's message and traceback,
+// bounded in length. A panic is reported as a fixed message with its log id:
+// the panic value and stack may hold anything and go to the agent's log only
+// (see noteError).
 func errorReport(err error, withTrace bool) (msg, trace string) {
 	var pe *userPanic
 	if errors.As(err, &pe) {
-		msg = fmt.Sprintf("processor panicked: %v", pe.value)
-		if withTrace {
-			trace = string(pe.stack)
-		}
-		return msg, trace
+		return "internal error in the site agent (log id " + pe.id + ")", ""
 	}
 	msg = err.Error()
 	if withTrace {
 		trace = fmt.Sprintf("%+v", err)
 	}
-	return msg, trace
+	return clip(msg, MaxErrorMessage), clip(trace, MaxErrorTraceback)
+}
+
+const truncated = "… (truncated)"
+
+// clip bounds s to max bytes, cutting at a rune boundary.
+func clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max - len(truncated)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + truncated
 }
 
 // newOrder builds the processor's view of o.
@@ -368,13 +424,24 @@ func (a *Agent) newOrder(off *offering, o *waldur.Order) *Order {
 	}
 }
 
-// userPanic is a panic recovered from user code.
+// userPanic is a panic recovered from user code. Its Error names only the
+// log id, so neither the panic value nor the stack reaches Waldur (orders'
+// error messages, Stats.LastError in set_statistics); noteError logs them
+// once, under the id.
 type userPanic struct {
-	value any
-	stack []byte
+	value  any
+	stack  []byte
+	id     string // short random hex, in the log and in what Waldur sees
+	logged atomic.Bool
 }
 
-func (p *userPanic) Error() string { return fmt.Sprintf("siteagent: processor panicked: %v", p.value) }
+func (p *userPanic) Error() string { return "siteagent: processor panicked (log id " + p.id + ")" }
+
+func newLogID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
 
 // callUser calls user code with a timeout, turning a panic into a permanent
 // error that carries the stack.
@@ -383,7 +450,7 @@ func callUser[T any](ctx context.Context, timeout time.Duration, fn func(context
 	defer cancel()
 	defer func() {
 		if v := recover(); v != nil {
-			err = Permanent(&userPanic{value: v, stack: debug.Stack()})
+			err = Permanent(&userPanic{value: v, stack: debug.Stack(), id: newLogID()})
 		}
 	}()
 	return fn(ctx)
@@ -413,8 +480,10 @@ func (a *Agent) runOrder(ctx context.Context, id waldur.UUID, hint orderHint, re
 }
 
 // scheduleOrder arranges for the order to be handled again after d.
-func (a *Agent) scheduleOrder(id waldur.UUID, d time.Duration) {
-	a.schedule(orderKey(id), d, func(ctx context.Context) error {
+// scheduleOrder arranges for the order to be handled after d; false when
+// too much work is scheduled already (the order pass finds it then).
+func (a *Agent) scheduleOrder(id waldur.UUID, d time.Duration) bool {
+	return a.schedule(orderKey(id), d, func(ctx context.Context) error {
 		return a.runOrder(ctx, id, orderHint{}, true)
 	})
 }
@@ -426,7 +495,7 @@ func (a *Agent) submitOrder(runCtx, workCtx context.Context, id waldur.UUID, hin
 	if runCtx.Err() != nil {
 		return false
 	}
-	return a.enqueue(workCtx, orderKey(id), hint.read, func(ctx context.Context, stale bool) error {
+	return a.enqueue(runCtx, workCtx, orderKey(id), hint.read, func(ctx context.Context, stale bool) error {
 		if stale {
 			hint = orderHint{}
 		}
@@ -439,5 +508,6 @@ func (a *Agent) forget(id waldur.UUID) {
 	a.mu.Lock()
 	delete(a.attempts, id)
 	a.mu.Unlock()
+	a.refusals.forget(id)
 	a.unschedule(orderKey(id))
 }

@@ -39,6 +39,9 @@ func (a *Agent) reconcileOrders(runCtx, workCtx context.Context) {
 				}
 				break
 			}
+			if o.State == waldur.OrderStateExecuting && a.refusals.has(o.UUID) {
+				continue // Waldur refused its transition for the offering type; not stuck on our side
+			}
 			isStuck := o.State == waldur.OrderStateExecuting && !o.Modified.IsZero() && now.Sub(o.Modified) > a.cfg.StuckOrderAge
 			if isStuck {
 				stuck++

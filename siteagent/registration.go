@@ -55,6 +55,7 @@ func (a *Agent) register(ctx context.Context) error {
 		if err := a.loadOffering(ctx, off); err != nil {
 			return err
 		}
+		a.warnOfferingType(off)
 		if err := a.registerOffering(ctx, off); err != nil {
 			return err
 		}

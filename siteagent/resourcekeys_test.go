@@ -50,6 +50,12 @@ type rotationFixture struct {
 }
 
 func newRotationFixture(t *testing.T, rotator siteagent.APIKeyRotator, opts ...waldurtest.Option) *rotationFixture {
+	return newRotationFixtureWith(t, rotator, nil, opts...)
+}
+
+// newRotationFixtureWith is newRotationFixture with edit applied to the
+// agent's config.
+func newRotationFixtureWith(t *testing.T, rotator siteagent.APIKeyRotator, edit func(*rotationFixture, *siteagent.Config), opts ...waldurtest.Option) *rotationFixture {
 	rf := &rotationFixture{src: newChanSource()}
 	opts = append(opts, waldurtest.WithEventSink(waldurtest.EventSinkFunc(func(_ context.Context, e waldurtest.Event) error {
 		b, err := json.Marshal(e.Payload)
@@ -64,6 +70,9 @@ func newRotationFixture(t *testing.T, rotator siteagent.APIKeyRotator, opts ...w
 	cfg := rf.config(&recorder{})
 	cfg.APIKeys = rotator
 	cfg.Events = siteagent.EventsConfig{Source: rf.src}
+	if edit != nil {
+		edit(rf, &cfg)
+	}
 	start(t, cfg)
 	<-rf.src.ready
 	return rf

@@ -138,6 +138,9 @@ func (w *resourceStatusWork) pass(runCtx, workCtx context.Context, off *offering
 
 func (w *resourceStatusWork) syncCounted(ctx context.Context, r *waldur.Resource) error {
 	err := w.sync(ctx, r)
+	if err == nil {
+		w.a.refreshLastSync(ctx, r)
+	}
 	if err != nil {
 		w.a.counters.resourceStatusFailed.Add(1)
 		w.a.noteError(err)
@@ -240,6 +243,29 @@ func normalJSON(m map[string]any) (any, error) {
 
 // The rest of this file is shared by the capabilities that work on resources:
 // membership, resource status and usage.
+
+// lastSyncRefreshAge is how old a resource's last_sync may be before a
+// successful sync refreshes it. Waldur's resync pushes the resource event for
+// up to 50 resources whose last_sync is more than an hour old, every 10
+// minutes, until the agent calls refresh_last_sync; refreshing at half that
+// age keeps resources out of the resync without a call per resource and pass.
+const lastSyncRefreshAge = 30 * time.Minute
+
+// refreshLastSync tells Waldur that r was synced, when its last_sync is old
+// enough to matter. A failure is logged; the next sync tries again.
+func (a *Agent) refreshLastSync(ctx context.Context, r *waldur.Resource) {
+	if a.cfg.Now().Sub(r.LastSync) < lastSyncRefreshAge {
+		return
+	}
+	if err := a.client.Resources.RefreshLastSync(waldur.WithRetrySafe(ctx), r.UUID); err != nil {
+		if ctx.Err() == nil {
+			a.noteError(err)
+			a.log.Warn("siteagent: refresh last sync failed", "resource", r.UUID, "error", err)
+		}
+		return
+	}
+	a.counters.resourcesSynced.Add(1)
+}
 
 // serviceMembership is the Waldur agent service of membership, offering users
 // and resource status, named like the reference agent's mode.

@@ -122,3 +122,62 @@ func TestBrokerNeedsTheToken(t *testing.T) {
 	assert.Equal(t, "polling", a.EventSourceStatus().Name)
 	assert.Equal(t, 1, logs.count("Config.Token is not set"))
 }
+
+// TestOIDCTokenAgentPollsAndSaysWhy: REST takes an OIDC token, but Waldur
+// sets the broker password to the user's DRF token for such a caller, which
+// the agent does not have; it must say so and poll rather than be refused by
+// the broker over and over.
+func TestOIDCTokenAgentPollsAndSaysWhy(t *testing.T) {
+	f := newFixture(t)
+	logs := &logBuffer{}
+	cfg := f.config(&recorder{})
+	cfg.Token, cfg.TokenKind = f.s.OIDCToken(), waldur.TokenOIDC
+	cfg.Logger = logs.logger()
+	cfg.Events = siteagent.EventsConfig{}
+	a := start(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, f.s.WaitFor(ctx, a.Ready), "Waldur accepts the OIDC token as a bearer")
+	assert.Equal(t, "polling", a.EventSourceStatus().Name)
+	assert.Equal(t, 1, logs.count("OIDC access token"))
+	assert.Zero(t, f.s.CallCount("marketplace_site_agent_identities_register_queue"))
+}
+
+// TestCleartextBrokerURLToAnotherHostIsWarnedAbout: the broker password is
+// the Waldur token, so an unencrypted URL to another machine sends it in
+// clear; loopback and TLS URLs are fine.
+func TestCleartextBrokerURLToAnotherHostIsWarnedAbout(t *testing.T) {
+	tests := []struct {
+		events siteagent.EventsConfig
+		warn   bool
+	}{
+		{siteagent.EventsConfig{Mode: siteagent.EventsAMQP, AMQPURL: "amqp://rabbit.example.invalid:5672"}, true},
+		{siteagent.EventsConfig{Mode: siteagent.EventsSTOMP, STOMPURL: "ws://waldur.example.invalid/rmqws-stomp"}, true},
+		{siteagent.EventsConfig{Mode: siteagent.EventsSTOMP, STOMPURL: "stomp://10.0.0.7:61613"}, true},
+		{siteagent.EventsConfig{Mode: siteagent.EventsAMQP, AMQPURL: "amqps://rabbit.example.invalid:5671"}, false},
+		{siteagent.EventsConfig{Mode: siteagent.EventsSTOMP, STOMPURL: "wss://waldur.example.invalid/rmqws-stomp"}, false},
+		{siteagent.EventsConfig{Mode: siteagent.EventsAMQP, AMQPURL: "amqp://127.0.0.1:5672"}, false},
+		{siteagent.EventsConfig{Mode: siteagent.EventsSTOMP, STOMPURL: "ws://localhost:15674/ws"}, false},
+		{siteagent.EventsConfig{Mode: siteagent.EventsAMQP, AMQPURL: "amqp://[::1]:5672"}, false},
+	}
+	for _, tt := range tests {
+		name := tt.events.AMQPURL + tt.events.STOMPURL
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			logs := &logBuffer{}
+			cfg := f.config(&recorder{})
+			cfg.Logger = logs.logger()
+			cfg.Events = tt.events
+			cfg.Events.RetryInterval = time.Hour
+			a := start(t, cfg)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			require.NoError(t, f.s.WaitFor(ctx, func() bool { return a.EventSourceStatus().Name != "" }))
+			if tt.warn {
+				assert.Equal(t, 1, logs.count("travels in clear"))
+			} else {
+				assert.Zero(t, logs.count("travels in clear"))
+			}
+		})
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,15 +71,30 @@ func (a *Agent) newBrokerSource() (*brokerSource, error) {
 		// a Config with only a Client does not reveal.
 		return nil, errors.New("Config.Token is not set; the broker password is the API token")
 	}
+	if a.cfg.TokenKind == waldur.TokenOIDC {
+		// register_queue sets the password to the user's DRF token when
+		// the call came with an OIDC token; the agent does not hold it.
+		return nil, errors.New("the token is an OIDC access token; Waldur's broker takes a DRF token or a personal access token as password, so events come by polling")
+	}
 	s := &brokerSource{a: a, auto: ev.Mode == EventsAuto, types: types}
 	amqpTr := transport{name: "amqp", url: ev.AMQPURL, dialer: amqpsource.Dialer{}}
 	stompTr := transport{name: "stomp", url: ev.STOMPURL, dialer: stompsource.Dialer{Logger: a.log}}
+	if ev.dialer != nil {
+		amqpTr.dialer, stompTr.dialer = ev.dialer, ev.dialer
+	}
 	if stompTr.url == "" && ev.Mode != EventsAMQP {
 		u, err := webSTOMPURL(a.client.BaseURL())
 		if err != nil {
 			return nil, err
 		}
 		stompTr.url = u
+	}
+	for _, tr := range []transport{amqpTr, stompTr} {
+		if tr.url != "" && (ev.Mode == EventsAuto || tr.name == ev.Mode.String()) && cleartextRemote(tr.url) {
+			a.log.Warn("siteagent: the broker URL is not encrypted and its host is not this machine: "+
+				"the Waldur token, which is the broker password, travels in clear; use amqps:// or wss:// (stomp+ssl://)",
+				"transport", tr.name, "url", redact(tr.url))
+		}
 	}
 	switch ev.Mode {
 	case EventsAMQP:
@@ -173,21 +190,21 @@ func (s *brokerSource) pick(ctx context.Context, q *eventQueue) (transport, brok
 // asks for fresh credentials.
 func (s *brokerSource) dial(ctx context.Context, tr transport, q *eventQueue) (broker.Session, error) {
 	creds := q.credentials(tr.url, s.a.cfg.Events.TLS)
-	sess, err := s.dialWith(ctx, tr, creds, false)
+	sess, err := s.dialWith(ctx, tr, q, creds, false)
 	if broker.NeedsRefresh(err) {
-		sess, err = s.dialWith(ctx, tr, creds, true)
+		sess, err = s.dialWith(ctx, tr, q, creds, true)
 	}
 	return sess, err
 }
 
-func (s *brokerSource) dialWith(ctx context.Context, tr transport, creds broker.Credentials, refresh bool) (broker.Session, error) {
+func (s *brokerSource) dialWith(ctx context.Context, tr transport, q *eventQueue, creds broker.Credentials, refresh bool) (broker.Session, error) {
 	ep, err := creds(ctx, refresh)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	return tr.dialer.Dial(ctx, ep, s.a.cfg.Concurrency)
+	return q.dialer(tr.dialer).Dial(ctx, ep, s.a.cfg.Concurrency)
 }
 
 // consume runs one consumer per queue until ctx ends.
@@ -196,7 +213,7 @@ func (s *brokerSource) consume(ctx context.Context, tr transport, queues []*even
 	consumers := make([]*broker.Consumer, len(queues))
 	var first *primedDialer
 	for i, q := range queues {
-		d := tr.dialer
+		d := q.dialer(tr.dialer)
 		if i == 0 && primed != nil {
 			first = &primedDialer{Dialer: d, sess: primed}
 			d = first
@@ -328,6 +345,26 @@ func (d *primedDialer) close() {
 		_ = d.sess.Close()
 		d.sess = nil
 	}
+}
+
+// cleartextRemote reports whether raw is an unencrypted broker URL (amqp,
+// ws, stomp) to a host other than a loopback address or localhost.
+func cleartextRemote(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "amqp", "ws", "stomp":
+	default:
+		return false
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err != nil || !ip.IsLoopback()
 }
 
 func redact(raw string) string {

@@ -32,6 +32,12 @@ type eventQueue struct {
 
 	mu sync.Mutex
 	ep broker.Endpoint // the last registration; URL and TLS unset
+	// Legacy queues: the subscription of the last registration, whether
+	// the broker refused the last login, and whether the subscription was
+	// deleted and created again since a login last worked (see renew).
+	sub       waldur.UUID
+	refused   bool
+	recreated bool
 }
 
 // errIdentityGone means the offering's agent identity vanished from Waldur;
@@ -68,6 +74,11 @@ func (a *Agent) registerQueues(ctx context.Context, types []waldur.ObservableObj
 	}
 	if !legacy {
 		return queues, false, nil
+	}
+	if a.cfg.TokenKind != waldur.TokenDRF {
+		a.log.Warn("siteagent: this Waldur has only legacy event queues, whose broker password is the user's DRF token; "+
+			"the agent's token is not one, so the broker will refuse it and events come by polling",
+			"token_kind", a.cfg.TokenKind)
 	}
 	queues = queues[:0]
 	for _, off := range a.offerings {
@@ -135,7 +146,7 @@ func (q *eventQueue) credentials(url string, tlsConf *tls.Config) broker.Credent
 		ep := q.ep
 		q.mu.Unlock()
 		if refresh || ep.Queue == "" {
-			if err := q.register(ctx); err != nil {
+			if err := q.renew(ctx, refresh); err != nil {
 				return broker.Endpoint{}, err
 			}
 			q.mu.Lock()
@@ -146,6 +157,60 @@ func (q *eventQueue) credentials(url string, tlsConf *tls.Config) broker.Credent
 		ep.TLS = tlsConf
 		return ep, nil
 	}
+}
+
+// errLegacyPassword explains a refused login on a legacy queue.
+var errLegacyPassword = errors.New("legacy event queues (Waldur before 8.1) take the DRF token " +
+	"the event subscription was created with as password, never a personal access token or OIDC token: " +
+	"set Config.Token to the user's DRF token, or let events come by polling")
+
+// renew registers the queue again; refresh says the broker refused the
+// login or lost the queue. register_queue resets a unified queue's password,
+// but a legacy subscription keeps the password it was created with (the
+// user's DRF token at the time), so after a refused login on a legacy queue
+// the subscription is deleted and created anew — once per refusal cycle:
+// when even the new subscription's password is refused, the token is no DRF
+// token of this user, and deleting more would not help.
+func (q *eventQueue) renew(ctx context.Context, refresh bool) error {
+	q.mu.Lock()
+	sub, refused, recreated := q.sub, q.refused, q.recreated
+	q.mu.Unlock()
+	if !refresh || q.objectType == "" || !refused || sub == (waldur.UUID{}) {
+		return q.register(ctx)
+	}
+	if recreated {
+		q.a.noteError(fmt.Errorf("siteagent: broker refused the login of %s event queue %s: %w", q.objectType, q.endpoint().Queue, errLegacyPassword))
+		return q.register(ctx)
+	}
+	q.a.log.Warn("siteagent: broker refused the login of a legacy event queue; deleting its event subscription to create it with the current token",
+		"object_type", q.objectType, "subscription", sub)
+	err := q.a.client.Agents.DeleteEventSubscription(ctx, sub)
+	if err != nil && !waldur.IsNotFound(err) {
+		return fmt.Errorf("siteagent: delete %s event subscription %s: %w", q.objectType, sub, err)
+	}
+	q.mu.Lock()
+	q.recreated = true
+	q.mu.Unlock()
+	return q.register(ctx)
+}
+
+// dialer wraps d to note whether the broker accepted the queue's login, and
+// to explain a refused login on a legacy queue.
+func (q *eventQueue) dialer(d broker.Dialer) broker.Dialer {
+	return broker.DialerFunc(func(ctx context.Context, ep broker.Endpoint, prefetch int) (broker.Session, error) {
+		sess, err := d.Dial(ctx, ep, prefetch)
+		refused := errors.Is(err, broker.ErrAuth)
+		q.mu.Lock()
+		q.refused = refused
+		if err == nil {
+			q.recreated = false // a new refusal starts a new cycle
+		}
+		q.mu.Unlock()
+		if refused && q.objectType != "" {
+			err = fmt.Errorf("%w (%w)", err, errLegacyPassword)
+		}
+		return sess, err
+	})
 }
 
 // register calls Waldur's registration for the queue and keeps the endpoint.
@@ -178,6 +243,9 @@ func (q *eventQueue) register(ctx context.Context) error {
 			vhost = waldur.Hex(sub.UserUUID)
 		}
 		ep = broker.Endpoint{VHost: vhost, Login: waldur.Hex(sub.UUID), Queue: sq.QueueName}
+		q.mu.Lock()
+		q.sub = sub.UUID
+		q.mu.Unlock()
 	}
 	if ep.VHost == "" {
 		ep.VHost = waldur.Hex(a.userUUID) // Waldur's rule: the owner's UUID

@@ -26,7 +26,15 @@ type Stats struct {
 	OrdersErred    int64 `json:"orders_erred"`
 	OrdersRetried  int64 `json:"orders_retried"` // transient failures scheduled for retry
 	OrdersStuck    int64 `json:"orders_stuck"`   // executing longer than StuckOrderAge at the last pass
+	OrdersRefused  int64 `json:"orders_refused"` // transitions Waldur refused for the offering's type (405), not retried
 	InFlight       int64 `json:"in_flight"`      // work running now
+
+	// WorkScheduled is how many objects have work waiting for its time or
+	// for room in the pool (retries, webhook posts), at most 10000;
+	// WorkDropped counts work not scheduled because that many waited
+	// already, left to the periodic passes.
+	WorkScheduled int64 `json:"work_scheduled"`
+	WorkDropped   int64 `json:"work_dropped"`
 
 	MembersAdded     int64 `json:"members_added"`     // members given access to backend resources
 	MembersRemoved   int64 `json:"members_removed"`   // members whose access was taken away
@@ -51,6 +59,7 @@ type Stats struct {
 	ResourceLimitsSet    int64 `json:"resource_limits_set"`   // set_limits calls
 	ResourceMetadataSet  int64 `json:"resource_metadata_set"` // set_backend_metadata calls
 	ResourceStatusFailed int64 `json:"resource_status_failed"`
+	ResourcesSynced      int64 `json:"resources_synced"` // refresh_last_sync calls
 
 	// Replicas (see ReplicaConfig).
 	OrdersLeasedElsewhere int64 `json:"orders_leased_elsewhere"` // executing orders left to the replica holding their lease
@@ -66,7 +75,8 @@ type counters struct {
 	eventsReceived, eventsProcessed, eventsFailed, eventsMalformed, eventsUnknown, eventsDuplicate atomic.Int64
 
 	ordersApproved, ordersRejected, ordersDone, ordersErred, ordersRetried, ordersStuck atomic.Int64
-	inFlight                                                                            atomic.Int64
+	ordersRefused                                                                       atomic.Int64
+	inFlight, workDropped                                                               atomic.Int64
 
 	membersAdded, membersRemoved, membershipFailed                                      atomic.Int64
 	offeringUsersCreated, offeringUsersPending, offeringUsersErred, offeringUsersFailed atomic.Int64
@@ -74,6 +84,7 @@ type counters struct {
 	usageMonthChanged, usageFailed, lastUsageReport                                     atomic.Int64
 	resourcesPaused, resourcesDownscaled, resourcesRestored                             atomic.Int64
 	resourceLimitsSet, resourceMetadataSet, resourceStatusFailed                        atomic.Int64
+	resourcesSynced                                                                     atomic.Int64
 
 	lastReconcile, lastHeartbeat atomic.Int64 // unix nanoseconds
 
@@ -86,7 +97,7 @@ type counters struct {
 
 func (c *counters) setError(now time.Time, err error) {
 	c.mu.Lock()
-	c.lastError = err.Error()
+	c.lastError = clip(err.Error(), MaxErrorMessage) // goes to Waldur with set_statistics
 	c.lastErrorAt = now
 	c.mu.Unlock()
 }
@@ -102,12 +113,14 @@ func (c *counters) snapshot(started time.Time) Stats {
 		EventsMalformed: c.eventsMalformed.Load(),
 		EventsUnknown:   c.eventsUnknown.Load(),
 		EventsDuplicate: c.eventsDuplicate.Load(),
+		WorkDropped:     c.workDropped.Load(),
 		OrdersApproved:  c.ordersApproved.Load(),
 		OrdersRejected:  c.ordersRejected.Load(),
 		OrdersDone:      c.ordersDone.Load(),
 		OrdersErred:     c.ordersErred.Load(),
 		OrdersRetried:   c.ordersRetried.Load(),
 		OrdersStuck:     c.ordersStuck.Load(),
+		OrdersRefused:   c.ordersRefused.Load(),
 		InFlight:        c.inFlight.Load(),
 
 		MembersAdded:         c.membersAdded.Load(),
@@ -130,6 +143,7 @@ func (c *counters) snapshot(started time.Time) Stats {
 		ResourceLimitsSet:    c.resourceLimitsSet.Load(),
 		ResourceMetadataSet:  c.resourceMetadataSet.Load(),
 		ResourceStatusFailed: c.resourceStatusFailed.Load(),
+		ResourcesSynced:      c.resourcesSynced.Load(),
 
 		OrdersLeasedElsewhere: c.ordersLeasedElsewhere.Load(),
 		PassesHeld:            c.passesHeld.Load(),

@@ -27,7 +27,7 @@ import (
 // first) and report the answer to Waldur:
 //
 //   - totals go with one set_usage per resource and month, all components at
-//     once, dated the first instant of the month in Config.TimeZone; amounts
+//     once, dated the 1st of the month at 12:00 UTC (see Config.TimeZone); amounts
 //     are rounded to two decimals;
 //   - per-user usage goes with set_user_usages, per component;
 //   - what Waldur already has is not sent again: the agent reads the
@@ -58,6 +58,18 @@ func (f UsageReporterFunc) ReportUsage(ctx context.Context, r *waldur.Resource, 
 	return f(ctx, r, p)
 }
 
+// UsageFlusher is an optional interface of a UsageReporter whose numbers
+// reach it from elsewhere in batches, such as a meter that counts requests
+// in memory and flushes them into the reporter. The agent calls FlushUsage
+// before every usage pass, before reporting a resource that a Terminate
+// order is about to remove, and before the final pass at shutdown, so that
+// what was counted up to then is in the report even when the flusher's own
+// schedule (or its own stop) has not come round yet. An error is logged and
+// the pass goes on with what the reporter has.
+type UsageFlusher interface {
+	FlushUsage(ctx context.Context) error
+}
+
 // DecreasingUsage is an optional interface of a UsageReporter whose totals may
 // go down within a month (corrections, refunds). When UsageMayDecrease
 // returns true, lower totals are reported like any other.
@@ -76,6 +88,15 @@ func (p Period) String() string { return p.Start.Format("2006-01") }
 
 // Current reports whether now falls in the period.
 func (p Period) Current(now time.Time) bool { return !now.Before(p.Start) && now.Before(p.End) }
+
+// usageDate is the date sent with a period's usage: the 1st of the month at
+// 12:00 UTC. Waldur files usage under the month of that instant in its own
+// time zone, and noon UTC on the 1st is on the 1st in every zone from UTC-12
+// to UTC+14, while the first instant of the month would fall in the previous
+// month for a server west of the agent's zone.
+func usageDate(p Period) time.Time {
+	return time.Date(p.Start.Year(), p.Start.Month(), 1, 12, 0, 0, 0, time.UTC)
+}
 
 // Usage is a resource's usage in a period.
 type Usage struct {
@@ -123,7 +144,23 @@ func (w *usageWork) interval() time.Duration { return w.a.cfg.UsageInterval }
 
 func usageKey(id waldur.UUID) string { return "usage:" + waldur.Hex(id) }
 
+// flush asks a UsageFlusher reporter to bring its numbers up to date.
+func (w *usageWork) flush(ctx context.Context) {
+	f, ok := w.p.(UsageFlusher)
+	if !ok {
+		return
+	}
+	_, err := callUser(ctx, w.a.cfg.ProcessorTimeout, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, f.FlushUsage(ctx)
+	})
+	if err != nil && ctx.Err() == nil {
+		w.a.noteError(err)
+		w.a.log.Warn("siteagent: usage flush failed; reporting what the reporter has", "error", err)
+	}
+}
+
 func (w *usageWork) reconcile(runCtx, workCtx context.Context) {
+	w.flush(runCtx)
 	ok := true
 	for _, off := range w.a.passOfferings() {
 		if err := w.pass(runCtx, workCtx, off); err != nil {
@@ -193,6 +230,7 @@ func (w *usageWork) pass(runCtx, workCtx context.Context, off *offering) error {
 // in the caller and within ctx, so that usage counted since the last pass is
 // not lost with the process.
 func (w *usageWork) finalPass(ctx context.Context) {
+	w.flush(ctx)
 	for _, off := range w.a.passOfferings() {
 		if err := w.passWith(ctx, off, func() *batch { return w.a.inlineBatch(ctx) }); err != nil {
 			w.a.log.Warn("siteagent: final usage pass failed", "offering", off.id, "error", err)
@@ -272,6 +310,7 @@ func (w *usageWork) passWith(runCtx context.Context, off *offering, newBatch fun
 // so usage counted since the last pass still reaches Waldur. Failures are
 // logged and counted like a pass's.
 func (w *usageWork) reportResource(ctx context.Context, off *offering, r *waldur.Resource) {
+	w.flush(ctx)
 	ps := w.newPass(off, waldur.ListUsagesOptions{ResourceUUID: r.UUID}, func() *batch { return w.a.inlineBatch(ctx) })
 	var err error
 	for i := range ps.periods {
@@ -423,7 +462,7 @@ func (ps *usagePass) report(ctx context.Context, r *waldur.Resource, period int,
 		items = append(items, waldur.UsageAmount{Type: t, Amount: amount})
 	}
 	if changed {
-		err := a.client.Usages.SetUsage(ctx, waldur.UsageReport{Resource: r.UUID, Date: p.Start, Usages: items})
+		err := a.client.Usages.SetUsage(ctx, waldur.UsageReport{Resource: r.UUID, Date: usageDate(p), Usages: items})
 		if err != nil {
 			var apiErr *waldur.APIError
 			if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest && !p.Current(a.cfg.Now()) {

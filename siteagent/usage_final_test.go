@@ -2,6 +2,7 @@ package siteagent_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -98,4 +99,68 @@ func countOf(ops []string, op string) int {
 		i += j + 1
 	}
 	return n
+}
+
+// flushingMeter shows Waldur only what was flushed into it: counted holds
+// what a meter counted, flushed what the reporter has.
+type flushingMeter struct {
+	counted, flushed atomic.Int64
+	flushes          atomic.Int32
+	fail             atomic.Bool
+}
+
+func (m *flushingMeter) FlushUsage(context.Context) error {
+	m.flushes.Add(1)
+	if m.fail.Load() {
+		return errors.New("meter unreachable")
+	}
+	m.flushed.Store(m.counted.Load())
+	return nil
+}
+
+func (m *flushingMeter) ReportUsage(_ context.Context, _ *waldur.Resource, p siteagent.Period) (siteagent.Usage, error) {
+	if !p.Current(time.Now()) {
+		return siteagent.Usage{}, nil
+	}
+	return siteagent.Usage{Totals: map[string]float64{"storage": float64(m.flushed.Load())}}, nil
+}
+
+func TestAUsageFlusherIsFlushedBeforeEveryPassAndTheFinalOne(t *testing.T) {
+	f := newFixture(t)
+	res := f.s.AddResource(waldurtest.ResourceSpec{Offering: f.offering, BackendID: "vol-1"})
+	meter := &flushingMeter{}
+	meter.counted.Store(5)
+	cfg := f.config(&recorder{})
+	cfg.Usage = meter
+	cfg.UsageInterval = time.Hour
+	a, err := siteagent.New(cfg)
+	require.NoError(t, err)
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(runCtx) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, f.s.WaitFor(ctx, func() bool { return usageOf(f.s, res) == "5.00" }), "the first pass flushed first")
+
+	meter.counted.Store(8)
+	stop()
+	require.NoError(t, <-done)
+	assert.Equal(t, "8.00", usageOf(f.s, res), "the final pass flushed first")
+	assert.GreaterOrEqual(t, meter.flushes.Load(), int32(2))
+}
+
+func TestAFailedUsageFlushStillReports(t *testing.T) {
+	f := newFixture(t)
+	res := f.s.AddResource(waldurtest.ResourceSpec{Offering: f.offering, BackendID: "vol-1"})
+	meter := &flushingMeter{}
+	meter.flushed.Store(3)
+	meter.counted.Store(9)
+	meter.fail.Store(true)
+	cfg := f.config(&recorder{})
+	cfg.Usage = meter
+	a := start(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, f.s.WaitFor(ctx, func() bool { return usageOf(f.s, res) == "3.00" }), "what the reporter has is reported")
+	assert.Contains(t, a.Stats().LastError, "meter unreachable")
 }

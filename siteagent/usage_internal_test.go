@@ -20,24 +20,6 @@ import (
 // These tests drive the usage capability's pass directly, so that "a second
 // run" is exactly one more pass.
 
-// clock is an injectable clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
-
 // meter is a UsageReporter that answers from a function and records the
 // periods it was asked for.
 type meter struct {
@@ -68,12 +50,12 @@ func (decreasingMeter) UsageMayDecrease() bool { return true }
 type usageFixture struct {
 	s        *waldurtest.Server
 	offering waldur.UUID
-	clock    *clock
+	clock    *waldurtest.Clock
 }
 
 func newUsageFixture(t testing.TB, now time.Time, opts ...waldurtest.Option) *usageFixture {
 	t.Helper()
-	c := &clock{now: now}
+	c := waldurtest.NewClock(now)
 	s := waldurtest.NewServer(t, append([]waldurtest.Option{waldurtest.WithClock(c.Now)}, opts...)...)
 	off := s.AddOffering(waldurtest.OfferingSpec{Components: []waldurtest.ComponentSpec{
 		{Type: "cpu", BillingType: "usage"}, {Type: "ram", BillingType: "usage"}, {Type: "storage", BillingType: "limit"},
@@ -167,7 +149,7 @@ func TestUsageSecondRunWritesNothing(t *testing.T) {
 		dates[b["date"].(string)] = true
 		assert.Len(t, b["usages"], 2)
 	}
-	assert.Equal(t, map[string]bool{"2026-07-01T00:00:00Z": true, "2026-08-01T00:00:00Z": true}, dates)
+	assert.Equal(t, map[string]bool{"2026-07-01T12:00:00Z": true, "2026-08-01T12:00:00Z": true}, dates)
 	uu := f.s.UserUsages()
 	must.Len(t, uu, 8)
 	for _, u := range uu {
@@ -282,7 +264,7 @@ func TestUsageAcrossAMonthBoundary(t *testing.T) {
 		if first {
 			// Collecting takes a while: midnight passes meanwhile.
 			first = false
-			f.clock.set(time.Date(2026, 9, 1, 0, 0, 3, 0, time.UTC))
+			f.clock.Set(time.Date(2026, 9, 1, 0, 0, 3, 0, time.UTC))
 		}
 		return Usage{Totals: map[string]float64{"cpu": float64(p.Start.Month())}}, nil
 	}}
@@ -309,7 +291,9 @@ func TestUsageOnlyForTheOfferingsComponents(t *testing.T) {
 	assert.Empty(t, f.s.UserUsages())
 }
 
-func TestUsageDateIsTheFirstInstantInTheTimeZone(t *testing.T) {
+// The months begin in Config.TimeZone; the date sent is noon UTC on the 1st,
+// inside the month in every server time zone.
+func TestUsageDateIsNoonUTCOnTheFirst(t *testing.T) {
 	f := newUsageFixture(t, mid)
 	f.s.AddResource(waldurtest.ResourceSpec{Offering: f.offering, Name: "a"})
 	m := &meter{fn: func(_ *waldur.Resource, p Period) (Usage, error) {
@@ -329,7 +313,7 @@ func TestUsageDateIsTheFirstInstantInTheTimeZone(t *testing.T) {
 			assert.Equal(t, "2026-08-01", c.Query.Get("billing_period"))
 		}
 	}
-	assert.Equal(t, []string{"2026-08-01T00:00:00+03:00"}, dates)
+	assert.Equal(t, []string{"2026-08-01T12:00:00Z"}, dates)
 }
 
 func TestUsageOfAPastMonthRefusedByWaldurIsNotResent(t *testing.T) {

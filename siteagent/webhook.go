@@ -40,13 +40,18 @@ const (
 
 // WebhookConfig configures Agent.WebhookHandler.
 type WebhookConfig struct {
-	// Secret, if set, must come with every request, either as the query
-	// parameter "secret" — put it in the destination URL of the hook in
-	// Waldur, which cannot send custom headers — or in the header
-	// X-Webhook-Secret. It is compared in constant time; a missing or wrong
-	// secret gets 401. Serve the handler over HTTPS when the secret travels
-	// in the URL.
+	// Secret must come with every request, either as the query parameter
+	// "secret" — put it in the destination URL of the hook in Waldur, which
+	// signs nothing and cannot send custom headers, so this is the only
+	// authentication there is — or in the header X-Webhook-Secret. It is
+	// compared in constant time; a missing or wrong secret gets 401. Serve
+	// the handler over HTTPS, as the secret travels in the URL. Required
+	// unless Insecure is set: without it the handler refuses every post.
 	Secret string
+	// Insecure accepts posts without a secret, for tests and for intakes
+	// that something in front already authenticates. Anyone who can reach
+	// the handler can then make the agent re-read objects from Waldur.
+	Insecure bool
 	// MaxBodyBytes bounds the request body; larger bodies get 413. Default
 	// 1 MiB.
 	MaxBodyBytes int64
@@ -68,6 +73,19 @@ type WebhookConfig struct {
 // Waldur), 401 for a wrong secret, 405 for other methods, 413 for a body over
 // MaxBodyBytes, and 503 while the agent is not running.
 //
+// A flood of posts, genuine or forged, costs bounded work: a post for an
+// order already waiting is merged with it, and once 10000 objects wait
+// (Stats.WorkScheduled) further order posts start the order pass instead,
+// which is coalesced too. Health checks, heartbeats and shutdown never wait
+// for the posts' work.
+//
+// Waldur posts only to public addresses: it refuses destination URLs on
+// loopback or private (RFC 1918) addresses when the hook is saved and again
+// on every post, and follows no redirects. The handler must therefore be
+// reachable from Waldur at a public HTTPS address (a reverse proxy or load
+// balancer in front of it); where that is not possible, the periodic passes
+// (polling) are the fallback and need no inbound connection at all.
+//
 // Mount it alongside any event source; use EventsPolling when webhooks are
 // the only source.
 func (a *Agent) WebhookHandler(cfg WebhookConfig) http.Handler {
@@ -75,17 +93,23 @@ func (a *Agent) WebhookHandler(cfg WebhookConfig) http.Handler {
 		cfg.MaxBodyBytes = DefaultWebhookMaxBody
 	}
 	h := &webhookHandler{a: a, cfg: cfg}
-	if cfg.Secret != "" {
+	switch {
+	case cfg.Secret != "":
 		sum := sha256.Sum256([]byte(cfg.Secret))
 		h.secret = sum[:]
+	case !cfg.Insecure:
+		h.refuseAll = true
+		a.log.Error("siteagent: webhook handler has no Secret; it refuses every post " +
+			"(set WebhookConfig.Secret and put it in the hook's destination URL, or set Insecure)")
 	}
 	return h
 }
 
 type webhookHandler struct {
-	a      *Agent
-	cfg    WebhookConfig
-	secret []byte // sha256 of the secret, nil without one
+	a         *Agent
+	cfg       WebhookConfig
+	secret    []byte // sha256 of the secret, nil without one
+	refuseAll bool   // no secret and not Insecure
 }
 
 func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -135,8 +159,11 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // authorized checks the shared secret, comparing digests so that neither
 // the content nor the length of the secret leaks through timing.
 func (h *webhookHandler) authorized(r *http.Request) bool {
+	if h.refuseAll {
+		return false
+	}
 	if h.secret == nil {
-		return true
+		return true // Insecure
 	}
 	got := r.Header.Get(WebhookSecretHeader)
 	if got == "" {
@@ -161,8 +188,7 @@ func (a *Agent) actOnWebhook(p webhookPost) bool {
 		if len(a.byType[waldur.ObservableObjectTypeOrder]) == 0 {
 			return false
 		}
-		if id, ok := p.uuid("order_uuid"); ok {
-			a.scheduleOrder(id, 0)
+		if id, ok := p.uuid("order_uuid"); ok && a.scheduleOrder(id, 0) {
 			return true
 		}
 		return a.kick(waldur.ObservableObjectTypeOrder)

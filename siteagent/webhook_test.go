@@ -33,6 +33,11 @@ func webhookAgent(t *testing.T, f *fixture, p siteagent.OrderProcessor) *siteage
 // post sends a webhook request and returns the status.
 func post(t *testing.T, h http.Handler, target, contentType, body string) int {
 	t.Helper()
+	return postTo(t, h, target, contentType, body)
+}
+
+// postTo is post for tests and benchmarks.
+func postTo(_ testing.TB, h http.Handler, target, contentType, body string) int {
 	r := httptest.NewRequest(http.MethodPost, target, strings.NewReader(body))
 	if contentType != "" {
 		r.Header.Set("Content-Type", contentType)
@@ -46,7 +51,7 @@ func TestWebhookJSONPostProcessesTheOrder(t *testing.T) {
 	f := newFixture(t)
 	p := &recorder{}
 	a := webhookAgent(t, f, p)
-	h := a.WebhookHandler(siteagent.WebhookConfig{})
+	h := a.WebhookHandler(siteagent.WebhookConfig{Insecure: true})
 	id := f.s.AddOrder(waldurtest.OrderSpec{Offering: f.offering})
 
 	body := `{"created": "2026-11-25T10:00:00+00:00", "message": "Order has been created.",
@@ -96,7 +101,7 @@ func TestWebhookFormPostsStartTheOrderPass(t *testing.T) {
 			p := &recorder{}
 			a := webhookAgent(t, f, p)
 			id := f.s.AddOrder(waldurtest.OrderSpec{Offering: f.offering})
-			code := post(t, a.WebhookHandler(siteagent.WebhookConfig{}), "/hook",
+			code := post(t, a.WebhookHandler(siteagent.WebhookConfig{Insecure: true}), "/hook",
 				"application/x-www-form-urlencoded", tt.form(id).Encode())
 			assert.Equal(t, http.StatusAccepted, code)
 			waitOrders(t, f.s, []waldur.UUID{id}, waldur.OrderStateDone)
@@ -109,7 +114,7 @@ func TestWebhookFormPostsStartTheOrderPass(t *testing.T) {
 func TestWebhookRejectsBadInput(t *testing.T) {
 	f := newFixture(t)
 	a := webhookAgent(t, f, &recorder{})
-	h := a.WebhookHandler(siteagent.WebhookConfig{MaxBodyBytes: 256})
+	h := a.WebhookHandler(siteagent.WebhookConfig{MaxBodyBytes: 256, Insecure: true})
 	tests := []struct {
 		name, contentType, body string
 		want                    int
@@ -165,7 +170,7 @@ func TestWebhookAnswers503WhileTheAgentIsNotRunning(t *testing.T) {
 	f := newFixture(t)
 	a, err := siteagent.New(f.config(&recorder{}))
 	require.NoError(t, err)
-	code := post(t, a.WebhookHandler(siteagent.WebhookConfig{}), "/hook", "application/json",
+	code := post(t, a.WebhookHandler(siteagent.WebhookConfig{Insecure: true}), "/hook", "application/json",
 		`{"event_type": "marketplace_order_created"}`)
 	assert.Equal(t, http.StatusServiceUnavailable, code)
 }

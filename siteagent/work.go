@@ -80,16 +80,17 @@ func (a *Agent) submit(runCtx, workCtx context.Context, key string, fn func(cont
 	if runCtx.Err() != nil {
 		return false
 	}
-	return a.enqueue(workCtx, key, time.Time{}, func(ctx context.Context, _ bool) error { return fn(ctx) }, nil)
+	return a.enqueue(runCtx, workCtx, key, time.Time{}, func(ctx context.Context, _ bool) error { return fn(ctx) }, nil)
 }
 
-// enqueue queues fn for key in the pool. read is when the data fn acts on
-// was read from Waldur; fn's second argument tells whether other work for
-// the key finished after that, making the data stale. done, if set, gets
-// fn's error, or nil when fn was skipped because the agent is stopping.
-func (a *Agent) enqueue(workCtx context.Context, key string, read time.Time, fn func(ctx context.Context, stale bool) error, done func(error)) bool {
+// enqueue queues fn for key in the pool, waiting for room in it no longer
+// than runCtx lasts; fn gets workCtx. read is when the data fn acts on was
+// read from Waldur; fn's second argument tells whether other work for the
+// key finished after that, making the data stale. done, if set, gets fn's
+// error, or nil when fn was skipped because the agent is stopping.
+func (a *Agent) enqueue(runCtx, workCtx context.Context, key string, read time.Time, fn func(ctx context.Context, stale bool) error, done func(error)) bool {
 	a.track(key)
-	ok := a.pool.Go(workCtx, key, func(ctx context.Context) error {
+	ok := a.pool.GoWait(runCtx, workCtx, key, func(ctx context.Context) error {
 		if a.stopping.Load() {
 			return nil
 		}
@@ -148,7 +149,7 @@ func (b *batch) submit(key string, fn func(context.Context) error) bool {
 		return true
 	}
 	b.wg.Add(1)
-	ok := b.a.enqueue(b.workCtx, key, time.Time{}, func(ctx context.Context, _ bool) error { return fn(ctx) }, func(error) { b.wg.Done() })
+	ok := b.a.enqueue(b.runCtx, b.workCtx, key, time.Time{}, func(ctx context.Context, _ bool) error { return fn(ctx) }, func(error) { b.wg.Done() })
 	if !ok {
 		b.wg.Done()
 	}

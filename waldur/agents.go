@@ -186,7 +186,11 @@ func (s *AgentsService) RegisterQueue(ctx context.Context, identityID UUID, obje
 
 // RegisterEventSubscription gets or creates the identity's legacy event
 // subscription for one object type. Deprecated by Waldur in favour of
-// [AgentsService.RegisterQueue]; use it only where that answers 404.
+// [AgentsService.RegisterQueue]; use it only where that answers 404. The
+// broker login is the subscription's UUID hex; the password is the user's DRF
+// token as it was when the subscription was created — a personal access
+// token does not work here, and an existing subscription keeps its password
+// (see [AgentsService.DeleteEventSubscription]).
 //
 // Waldur: POST /api/marketplace-site-agent-identities/{uuid}/register_event_subscription/
 func (s *AgentsService) RegisterEventSubscription(ctx context.Context, identityID UUID, objectType ObservableObjectType, description string) (*EventSubscription, error) {
@@ -200,6 +204,17 @@ func (s *AgentsService) RegisterEventSubscription(ctx context.Context, identityI
 		return nil, err
 	}
 	return &out, nil
+}
+
+// DeleteEventSubscription deletes a legacy event subscription with its queues
+// and RabbitMQ user. The subscription's RabbitMQ password is the user's DRF
+// token when it was created, and registering it again keeps that password;
+// after a token change, delete it and register again.
+//
+// Waldur: DELETE /api/event-subscriptions/{uuid}/
+func (s *AgentsService) DeleteEventSubscription(ctx context.Context, id UUID) error {
+	req, err := waldurapi.NewEventSubscriptionsDestroyRequest(s.c.server, id)
+	return s.c.action(ctx, req, err)
 }
 
 // CreateQueue gets or creates the legacy queue of a subscription for one

@@ -77,8 +77,9 @@ func (s *APIKeysService) ReportCreated(ctx context.Context, resourceID UUID, cli
 	return &k, nil
 }
 
-// SetKey reports the new value of a rotated key (state Updating or Erred →
-// OK); clientID may be empty when rotation kept it.
+// SetKey reports the new value of a created or rotated key (state Creating,
+// Updating or Erred → OK); clientID may be empty when it did not change. It
+// settles the commands create and rotate.
 //
 // Waldur: POST /api/marketplace-resource-api-keys/{uuid}/set_key/
 func (s *APIKeysService) SetKey(ctx context.Context, id UUID, apiKey, clientID string) error {
@@ -89,12 +90,40 @@ func (s *APIKeysService) SetKey(ctx context.Context, id UUID, apiKey, clientID s
 	return s.c.action(ctx, req, err)
 }
 
-// SetErred reports that applying a key failed (Creating or Updating →
-// Erred; refused for a key in OK, so a stale failure cannot break a live key).
+// SetErred reports that a command on a key failed (Creating, Updating or
+// Deleting → Erred; refused for a key in OK, so a stale failure cannot break
+// a live key). It settles any command.
 //
 // Waldur: POST /api/marketplace-resource-api-keys/{uuid}/set_erred/
 func (s *APIKeysService) SetErred(ctx context.Context, id UUID, message string) error {
 	req, err := waldurapi.NewMarketplaceResourceAPIKeysSetErredRequest(s.c.server, id, waldurapi.APIKeyErrorRequest{ErrorMessage: message})
+	return s.c.action(ctx, req, err)
+}
+
+// SetOK acknowledges an applied update or resume (Updating → OK).
+// Newer than Waldur 8.1.2.
+//
+// Waldur: POST /api/marketplace-resource-api-keys/{uuid}/set_ok/
+func (s *APIKeysService) SetOK(ctx context.Context, id UUID) error {
+	req, err := waldurapi.NewMarketplaceResourceAPIKeysSetOkRequest(s.c.server, id)
+	return s.c.action(ctx, req, err)
+}
+
+// SetPaused acknowledges an applied pause (Updating → Paused). Newer than
+// Waldur 8.1.2.
+//
+// Waldur: POST /api/marketplace-resource-api-keys/{uuid}/set_paused/
+func (s *APIKeysService) SetPaused(ctx context.Context, id UUID) error {
+	req, err := waldurapi.NewMarketplaceResourceAPIKeysSetPausedRequest(s.c.server, id)
+	return s.c.action(ctx, req, err)
+}
+
+// SetDeleted acknowledges an applied delete (Deleting → Deleted). Newer
+// than Waldur 8.1.2.
+//
+// Waldur: POST /api/marketplace-resource-api-keys/{uuid}/set_deleted/
+func (s *APIKeysService) SetDeleted(ctx context.Context, id UUID) error {
+	req, err := waldurapi.NewMarketplaceResourceAPIKeysSetDeletedRequest(s.c.server, id)
 	return s.c.action(ctx, req, err)
 }
 

@@ -25,6 +25,7 @@ type Client struct {
 	transport *transport
 	log       *slog.Logger
 	pageSize  int
+	kind      TokenKind
 	now       func() time.Time
 	raw       *waldurapi.ClientWithResponses
 
@@ -50,7 +51,7 @@ type Client struct {
 // "https://waldur.example.com". A trailing "/api/" is accepted and removed;
 // a path prefix in front of it ("https://example.com/waldur/api/") is kept.
 // The URL must be absolute http or https without credentials, query or
-// fragment; authenticate with [WithToken] or [WithBearerToken].
+// fragment; authenticate with [WithCredential] (or [WithToken], [WithBearerToken]).
 func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	base, err := parseBaseURL(baseURL)
 	if err != nil {
@@ -61,6 +62,9 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		if o != nil {
 			o(&s)
 		}
+	}
+	if s.badKind != 0 {
+		return nil, fmt.Errorf("waldur: unknown token kind %v", s.badKind)
 	}
 	if err := validateHeaderValue(s.authorization); err != nil {
 		return nil, fmt.Errorf("waldur: token %w", err)
@@ -79,6 +83,9 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s.retry = s.retry.withDefaults()
+	if s.maxResponse < 1 {
+		s.maxResponse = DefaultMaxResponseBytes
+	}
 	switch {
 	case s.pageSize < 1:
 		s.pageSize = DefaultPageSize
@@ -91,6 +98,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		transport: newTransport(&s, log),
 		log:       log,
 		pageSize:  s.pageSize,
+		kind:      s.kind,
 		now:       time.Now,
 	}
 	if s.now != nil {
@@ -206,15 +214,12 @@ func (c *Client) send(ctx context.Context, req *http.Request, buildErr error) (*
 	return &response{status: resp.StatusCode, header: resp.Header, body: body}, nil
 }
 
-// readBody reads a success body, sized by Content-Length when known.
+// readBody reads a success body. The transport bounds it (see
+// WithMaxResponseBytes); the buffer grows with what arrives, never sized
+// from a Content-Length the server may have made up.
 func readBody(resp *http.Response) ([]byte, error) {
 	if resp.Request != nil && resp.Request.Method == http.MethodHead {
 		return nil, nil
-	}
-	if n := resp.ContentLength; n > 0 && n < 64<<20 {
-		buf := bytes.NewBuffer(make([]byte, 0, n+1))
-		_, err := buf.ReadFrom(resp.Body)
-		return buf.Bytes(), err
 	}
 	return io.ReadAll(resp.Body)
 }

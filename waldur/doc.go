@@ -2,14 +2,16 @@
 // reading and moving marketplace orders, reporting on resources, usage and
 // offering users, registering the agent and its event queues.
 //
-// A [Client] adds to every request the credentials ([WithToken],
-// [WithBearerToken]), a User-Agent that Waldur recognises as a site agent, and
+// A [Client] adds to every request the credentials ([WithCredential] with the
+// token's [TokenKind]: DRF token, personal access token or OIDC token), a
+// User-Agent that Waldur recognises as a site agent, and
 // a retry policy ([RetryPolicy]): idempotent requests, and requests whose
 // context went through [WithRetrySafe], are retried on network errors, 5xx and
 // 429, honouring Retry-After. Every non-2xx answer is an [*APIError] carrying
 // Waldur's explanation; [IsNotFound], [IsInvalidState], [IsTransient] and
-// friends help decide what to do. List methods return lazy sequences that
-// fetch page by page and stop when the loop stops.
+// friends help decide what to do. Response bodies are bounded (64 MiB unless
+// [WithMaxResponseBytes] says otherwise; [ErrResponseTooLarge]). List methods
+// return lazy sequences that fetch page by page and stop when the loop stops.
 //
 //	c, err := waldur.NewClient("https://waldur.example.com", waldur.WithToken(os.Getenv("WALDUR_API_TOKEN")))
 //	if err != nil {

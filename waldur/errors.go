@@ -278,6 +278,14 @@ func IsInvalidState(err error) bool {
 	return s == http.StatusConflict || s == http.StatusBadRequest
 }
 
+// IsRefusedForOfferingType reports whether err is Waldur's 405 Method Not
+// Allowed from an order action that the order's offering type does not allow:
+// set_state_executing and set_state_erred only for [OfferingTypeSlurm],
+// set_state_done only for Slurm, [OfferingTypeBasic] and
+// [OfferingTypeSupport]. The refusal is permanent for the offering; retrying
+// cannot help.
+func IsRefusedForOfferingType(err error) bool { return statusOf(err) == http.StatusMethodNotAllowed }
+
 // IsRateLimited reports whether err is a 429. [APIError.RetryAfter] holds the
 // wait the server asked for.
 func IsRateLimited(err error) bool { return statusOf(err) == http.StatusTooManyRequests }
@@ -324,7 +332,8 @@ func isPermanentTransportError(err error) bool {
 		invalid          x509.CertificateInvalidError
 		verify           *tls.CertificateVerificationError
 	)
-	if errors.As(err, &unknownAuthority) || errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &verify) {
+	if errors.As(err, &unknownAuthority) || errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &verify) ||
+		errors.Is(err, ErrResponseTooLarge) {
 		return true
 	}
 	msg := err.Error()

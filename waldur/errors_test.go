@@ -133,6 +133,10 @@ func TestErrorHelpers(t *testing.T) {
 		{"400 invalid state", api(400), IsInvalidState, true},
 		{"404 invalid state", api(404), IsInvalidState, false},
 		{"429 rate limited", api(429), IsRateLimited, true},
+		{"405 refused for offering type", api(405), IsRefusedForOfferingType, true},
+		{"409 refused for offering type", api(409), IsRefusedForOfferingType, false},
+		{"405 invalid state", api(405), IsInvalidState, false},
+		{"405 transient", api(405), IsTransient, false},
 		{"429 transient", api(429), IsTransient, true},
 		{"500 transient", api(500), IsTransient, true},
 		{"503 transient", api(503), IsTransient, true},
@@ -152,6 +156,25 @@ func TestErrorHelpers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			assert.Equal(t, tt.want, tt.is(tt.err))
 		})
+	}
+}
+
+func TestOrderActionAllowed(t *testing.T) {
+	for _, tt := range []struct {
+		action, typ string
+		want        bool
+	}{
+		{"set_state_executing", OfferingTypeSlurm, true},
+		{"set_state_executing", OfferingTypeBasic, false},
+		{"set_state_erred", OfferingTypeSlurm, true},
+		{"set_state_erred", OfferingTypeSupport, false},
+		{"set_state_done", OfferingTypeBasic, true},
+		{"set_state_done", OfferingTypeSupport, true},
+		{"set_state_done", OfferingTypeScript, false},
+		{"set_state_done", OfferingTypeOpenStackTenant, false},
+		{"approve_by_provider", OfferingTypeScript, true},
+	} {
+		assert.Equal(t, tt.want, OrderActionAllowed(tt.action, tt.typ), "%s on %s", tt.action, tt.typ)
 	}
 }
 

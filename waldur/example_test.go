@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/gsv-platform/waldur-agent-go/waldur"
+	"github.com/gsv-platform/waldur-agent-go/waldur/waldurtest"
 )
 
 // exampleServer stands in for Waldur in the examples.
@@ -136,4 +137,50 @@ func ExampleWithRetrySafe() {
 	err = c.Orders.Approve(ctx, order)
 	fmt.Println(waldur.IsInvalidState(err))
 	// Output: true
+}
+
+// Waldur checks the offering type on some order actions: set_state_erred is
+// for Marketplace.Slurm offerings only, and other types get 405, which no
+// retry can change.
+func ExampleIsRefusedForOfferingType() {
+	s := waldurtest.New()
+	defer s.Close()
+	offering := s.AddOffering(waldurtest.OfferingSpec{Type: waldur.OfferingTypeBasic})
+	order := s.AddOrder(waldurtest.OrderSpec{Offering: offering, State: "executing"})
+
+	err := s.Client().Orders.SetErred(context.Background(), order, "backend failed", "")
+	fmt.Println(waldur.IsRefusedForOfferingType(err), waldur.IsTransient(err))
+	fmt.Println(waldur.OrderActionAllowed("set_state_erred", waldur.OfferingTypeBasic),
+		waldur.OrderActionAllowed("set_state_done", waldur.OfferingTypeBasic))
+	// Output:
+	// true false
+	// false true
+}
+
+// An OIDC access token cannot be told from a DRF token by its look, so its
+// kind is given; a "w_…" personal access token would be recognised.
+func ExampleWithCredential() {
+	c, err := waldur.NewClient("https://waldur.example.com",
+		waldur.WithCredential(waldur.TokenOIDC, "eyJhbGciOiJSUzI1NiJ9.e30.sig"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(c.TokenKind())
+	fmt.Println(waldur.TokenAuto.Resolve("w_0123"), waldur.TokenAuto.Resolve("0123456789abcdef"))
+	// Output:
+	// oidc
+	// pat token
+}
+
+func ExampleWithMaxResponseBytes() {
+	srv := exampleServer()
+	defer srv.Close()
+
+	c, err := waldur.NewClient(srv.URL, waldur.WithToken("0123456789abcdef"), waldur.WithMaxResponseBytes(16))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = c.Users.Me(context.Background())
+	fmt.Println(errors.Is(err, waldur.ErrResponseTooLarge), waldur.IsTransient(err))
+	// Output: true false
 }

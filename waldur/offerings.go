@@ -8,6 +8,33 @@ import (
 	"github.com/gsv-platform/waldur-agent-go/waldur/waldurapi"
 )
 
+// Offering types (ProviderOffering.Type) that matter to a site agent. Waldur
+// lets agent identities register for Slurm, Script, OpenStack tenant and Basic
+// offerings, but its order actions check the type too: set_state_executing
+// and set_state_erred accept only Slurm offerings, set_state_done Slurm, Basic
+// and Support offerings; other types are refused with 405 (see
+// [IsRefusedForOfferingType]).
+const (
+	OfferingTypeSlurm           = "Marketplace.Slurm"
+	OfferingTypeBasic           = "Marketplace.Basic"
+	OfferingTypeSupport         = "Marketplace.Support"
+	OfferingTypeScript          = "Marketplace.Script"
+	OfferingTypeOpenStackTenant = "OpenStack.Tenant"
+)
+
+// OrderActionAllowed reports whether Waldur accepts the order action (the
+// last segment of its path, such as "set_state_done") for orders of offerings
+// of type offeringType. Actions without an offering type check are allowed.
+func OrderActionAllowed(action, offeringType string) bool {
+	switch action {
+	case "set_state_executing", "set_state_erred":
+		return offeringType == OfferingTypeSlurm
+	case "set_state_done":
+		return offeringType == OfferingTypeSlurm || offeringType == OfferingTypeBasic || offeringType == OfferingTypeSupport
+	}
+	return true
+}
+
 // OfferingsService reads offerings as their service provider sees them.
 type OfferingsService struct{ c *Client }
 

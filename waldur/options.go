@@ -3,6 +3,7 @@ package waldur
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -27,11 +28,14 @@ type Option func(*settings)
 // settings collects the options before NewClient validates them.
 type settings struct {
 	authorization string
+	kind          TokenKind // of authorization; TokenAuto without one
+	badKind       TokenKind // an invalid kind given to WithCredential, else 0
 	httpClient    *http.Client
 	userAgent     string
 	logger        *slog.Logger
 	retry         RetryPolicy
 	pageSize      int
+	maxResponse   int64
 
 	// Test hooks; see retryer.
 	now         func() time.Time
@@ -39,16 +43,21 @@ type settings struct {
 }
 
 // WithToken authenticates with a Waldur API token (DRF token), sent as
-// "Authorization: Token <key>".
+// "Authorization: Token <key>". It is WithCredential(TokenDRF, key).
 func WithToken(key string) Option {
-	return func(s *settings) { s.authorization = authValue("Token", key) }
+	return WithCredential(TokenDRF, key)
 }
 
 // WithBearerToken authenticates with a bearer token, sent as
 // "Authorization: Bearer <tok>": a Waldur personal access token ("w_...") or an
-// OIDC access token.
+// OIDC access token. Prefer [WithCredential], which records which of the two
+// it is.
 func WithBearerToken(tok string) Option {
-	return func(s *settings) { s.authorization = authValue("Bearer", tok) }
+	kind := TokenOIDC
+	if strings.HasPrefix(tok, "w_") {
+		kind = TokenPAT
+	}
+	return WithCredential(kind, tok)
 }
 
 func authValue(scheme, secret string) string {
@@ -83,6 +92,21 @@ func WithLogger(l *slog.Logger) Option {
 // WithRetryPolicy sets how failed requests are retried; see [RetryPolicy].
 func WithRetryPolicy(p RetryPolicy) Option {
 	return func(s *settings) { s.retry = p }
+}
+
+// DefaultMaxResponseBytes bounds a response body when WithMaxResponseBytes
+// is not given: far above any page of 300 objects, far below what would hurt
+// the agent's memory.
+const DefaultMaxResponseBytes = 64 << 20
+
+// WithMaxResponseBytes bounds the body of every response the client reads,
+// those of [Client.Do] and [Client.Raw] included. A longer body (or a
+// Content-Length announcing one) fails with an error wrapping
+// [ErrResponseTooLarge], which is not retried. Memory is never reserved from
+// the announced Content-Length. Values below 1 select
+// [DefaultMaxResponseBytes].
+func WithMaxResponseBytes(n int64) Option {
+	return func(s *settings) { s.maxResponse = n }
 }
 
 // WithPageSize sets the page_size of list requests. Values below 1 select

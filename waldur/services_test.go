@@ -140,6 +140,9 @@ func TestActions(t *testing.T) {
 		{"api key set with client id", func(c *waldur.Client) error { return c.APIKeys.SetKey(ctx, orderID, "sk-new", "alloc-2") }, "POST", k + "/set_key/", `{"api_key": "sk-new", "client_id": "alloc-2"}`},
 		{"api key erred", func(c *waldur.Client) error { return c.APIKeys.SetErred(ctx, orderID, "backend refused") }, "POST", k + "/set_erred/", `{"error_message": "backend refused"}`},
 		{"api key rotate", func(c *waldur.Client) error { return c.APIKeys.Rotate(ctx, orderID) }, "POST", k + "/rotate/", ""},
+		{"api key ok", func(c *waldur.Client) error { return c.APIKeys.SetOK(ctx, orderID) }, "POST", k + "/set_ok/", ""},
+		{"api key paused", func(c *waldur.Client) error { return c.APIKeys.SetPaused(ctx, orderID) }, "POST", k + "/set_paused/", ""},
+		{"api key deleted", func(c *waldur.Client) error { return c.APIKeys.SetDeleted(ctx, orderID) }, "POST", k + "/set_deleted/", ""},
 		{"usage", func(c *waldur.Client) error {
 			return c.Usages.SetUsage(ctx, waldur.UsageReport{Resource: resourceID, Usages: []waldur.UsageAmount{
 				{Type: "cpu", Amount: "1234.56", Description: "sacct"},
@@ -385,6 +388,11 @@ func TestAgentsRegistration(t *testing.T) {
 	u, err := waldur.ParseUUID(body["offering_uuid"])
 	require.NoError(t, err)
 	assert.Equal(t, offeringID, u)
+
+	w.status, w.body = 204, ``
+	require.NoError(t, c.Agents.DeleteEventSubscription(ctx, sub.UUID))
+	assert.Equal(t, "DELETE", w.last(t).Method)
+	assert.Equal(t, "/api/event-subscriptions/"+sub.UUID.String()+"/", w.last(t).Path)
 }
 
 func TestAgentIdentities(t *testing.T) {

@@ -2,7 +2,9 @@ package waldur
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +20,7 @@ type transport struct {
 	rc            *retryablehttp.Client
 	authorization string // never logged, never put into errors
 	userAgent     string
+	maxResponse   int64
 	log           *slog.Logger
 }
 
@@ -52,7 +55,7 @@ func newTransport(s *settings, log *slog.Logger) *transport {
 			}
 		},
 	}
-	return &transport{rc: rc, authorization: s.authorization, userAgent: s.userAgent, log: log}
+	return &transport{rc: rc, authorization: s.authorization, userAgent: s.userAgent, maxResponse: s.maxResponse, log: log}
 }
 
 // defaultHTTPClient is a pooled client private to one waldur.Client, so that
@@ -118,5 +121,43 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 		resp.Body.Close()
 		resp = nil
 	}
+	if resp != nil {
+		resp.Body = &limitedBody{rc: resp.Body, left: t.maxResponse, max: t.maxResponse, announced: resp.ContentLength}
+	}
 	return resp, err
 }
+
+// ErrResponseTooLarge is wrapped by the error of reading a response body
+// longer than the client's limit (see [WithMaxResponseBytes]).
+var ErrResponseTooLarge = errors.New("response body exceeds the client's size limit")
+
+// limitedBody fails reads past max bytes, or at once when the response
+// announced more.
+type limitedBody struct {
+	rc        io.ReadCloser
+	left, max int64
+	announced int64 // Content-Length, -1 when unknown
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.announced > b.max {
+		return 0, fmt.Errorf("%w: Content-Length %d, limit %d bytes (waldur.WithMaxResponseBytes)", ErrResponseTooLarge, b.announced, b.max)
+	}
+	if b.left <= 0 {
+		// One byte more tells a body of exactly max bytes from a longer one.
+		var one [1]byte
+		n, err := b.rc.Read(one[:])
+		if n > 0 {
+			return 0, fmt.Errorf("%w: more than %d bytes (waldur.WithMaxResponseBytes)", ErrResponseTooLarge, b.max)
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }

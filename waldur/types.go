@@ -65,6 +65,10 @@ type (
 	ResourceAPIKey = waldurapi.ResourceAPIKey
 	// ResourceAPIKeyState is the state of a [ResourceAPIKey].
 	ResourceAPIKeyState = waldurapi.ResourceAPIKeyState
+	// ResourceAPIKeyAction is a command for the agent on a [ResourceAPIKey]
+	// (newer than Waldur 8.1.2): the action of a resource_api_key_rotation
+	// event, and the key's PendingAction while it is outstanding.
+	ResourceAPIKeyAction = waldurapi.ResourceAPIKeyAction
 
 	// AgentIdentity is one running agent for one offering.
 	AgentIdentity = waldurapi.AgentIdentity
@@ -156,6 +160,19 @@ const (
 	ResourceAPIKeyStateErred    = waldurapi.ResourceAPIKeyStateErred    // "Erred"
 	ResourceAPIKeyStateOK       = waldurapi.ResourceAPIKeyStateOK       // "OK"
 	ResourceAPIKeyStateUpdating = waldurapi.ResourceAPIKeyStateUpdating // "Updating"
+	ResourceAPIKeyStatePaused   = waldurapi.ResourceAPIKeyStatePaused   // "Paused" (newer than 8.1.2)
+	ResourceAPIKeyStateDeleting = waldurapi.ResourceAPIKeyStateDeleting // "Deleting" (newer than 8.1.2)
+	ResourceAPIKeyStateDeleted  = waldurapi.ResourceAPIKeyStateDeleted  // "Deleted" (newer than 8.1.2)
+)
+
+// Commands on a [ResourceAPIKey], and the acknowledgement that settles each.
+const (
+	ResourceAPIKeyActionCreate = waldurapi.ResourceAPIKeyActionCreate // "create": SetKey
+	ResourceAPIKeyActionRotate = waldurapi.ResourceAPIKeyActionRotate // "rotate": SetKey
+	ResourceAPIKeyActionPause  = waldurapi.ResourceAPIKeyActionPause  // "pause": SetPaused
+	ResourceAPIKeyActionResume = waldurapi.ResourceAPIKeyActionResume // "resume": SetOK
+	ResourceAPIKeyActionUpdate = waldurapi.ResourceAPIKeyActionUpdate // "update": SetOK
+	ResourceAPIKeyActionDelete = waldurapi.ResourceAPIKeyActionDelete // "delete": SetDeleted
 )
 
 // States of an [AgentService] as rendered in responses.

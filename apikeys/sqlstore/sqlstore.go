@@ -65,13 +65,13 @@ type Store struct {
 var _ apikeys.Store = (*Store)(nil)
 
 type queries struct {
-	insert, get, revoke, exists, rotateMark, rotateWhy, touch, list string
+	insert, get, revoke, exists, rotateMark, rotateWhy, touch, list, suspend string
 }
 
 // columns in scan order; see scanRecord.
 const columns = `id, prefix, hash, name, client_id, customer_uuid, project_uuid, offering_uuid, resource_uuid,
 scopes, metadata, rate_per_second, rate_burst, created_at, expires_at, revoked_at, last_used_at,
-rotated_from, replaced_by, grace_until`
+rotated_from, replaced_by, grace_until, suspended_at`
 
 // New returns a Store on db. It does not touch the database; call Migrate
 // to create the table.
@@ -91,7 +91,7 @@ func New(db *sql.DB, cfg Config) (*Store, error) {
 	s := &Store{db: db, dialect: cfg.Dialect, table: cfg.Table}
 	t := `"` + cfg.Table + `"`
 	s.q = queries{
-		insert: `INSERT INTO ` + t + ` (` + columns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		insert: `INSERT INTO ` + t + ` (` + columns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO NOTHING`,
 		get:        `SELECT ` + columns + ` FROM ` + t + ` WHERE id = ?`,
 		revoke:     `UPDATE ` + t + ` SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`,
@@ -100,8 +100,9 @@ ON CONFLICT (id) DO NOTHING`,
 		rotateWhy:  `SELECT revoked_at IS NOT NULL, replaced_by <> '' FROM ` + t + ` WHERE id = ?`,
 		touch:      `UPDATE ` + t + ` SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
 		list:       `SELECT ` + columns + ` FROM ` + t,
+		suspend:    `UPDATE ` + t + ` SET suspended_at = ? WHERE id = ?`,
 	}
-	for _, p := range []*string{&s.q.insert, &s.q.get, &s.q.revoke, &s.q.exists, &s.q.rotateMark, &s.q.rotateWhy, &s.q.touch} {
+	for _, p := range []*string{&s.q.insert, &s.q.get, &s.q.revoke, &s.q.exists, &s.q.rotateMark, &s.q.rotateWhy, &s.q.touch, &s.q.suspend} {
 		*p = s.rebind(*p)
 	}
 	return s, nil
@@ -122,8 +123,10 @@ func validIdent(s string) bool {
 	return true
 }
 
-// Schema returns the DDL that Migrate runs, for review or for an external
-// migration tool. Every statement is idempotent.
+// Schema returns the DDL that creates the table, for review or for an
+// external migration tool. Every statement is idempotent. A table made by
+// an older release lacks columns added since; Migrate adds them (see
+// Upgrades).
 func (s *Store) Schema() []string {
 	bytes, uid, ts, real := "BLOB", "TEXT", "INTEGER", "REAL"
 	if s.dialect == Postgres {
@@ -151,21 +154,66 @@ func (s *Store) Schema() []string {
 	last_used_at    ` + ts + `,
 	rotated_from    TEXT NOT NULL DEFAULT '',
 	replaced_by     TEXT NOT NULL DEFAULT '',
-	grace_until     ` + ts + `
+	grace_until     ` + ts + `,
+	suspended_at    ` + ts + `
 )`,
 		`CREATE INDEX IF NOT EXISTS "` + s.table + `_project_idx" ON ` + t + ` (project_uuid)`,
 		`CREATE INDEX IF NOT EXISTS "` + s.table + `_resource_idx" ON ` + t + ` (resource_uuid)`,
 	}
 }
 
-// Migrate creates the table and its indexes if they do not exist.
+// addedColumns are the columns added after the first release, with their
+// types per dialect, oldest first.
+var addedColumns = []struct{ name, sqlite, postgres string }{
+	{"suspended_at", "INTEGER", "TIMESTAMPTZ"}, // Manager.Suspend
+}
+
+// Upgrades returns the DDL that adds the columns a table made by an older
+// release lacks. The PostgreSQL statements are idempotent; SQLite has no
+// ADD COLUMN IF NOT EXISTS, so Migrate runs each of its statements only when
+// the column is missing.
+func (s *Store) Upgrades() []string {
+	var out []string
+	for _, c := range addedColumns {
+		if s.dialect == Postgres {
+			out = append(out, `ALTER TABLE "`+s.table+`" ADD COLUMN IF NOT EXISTS `+c.name+` `+c.postgres)
+		} else {
+			out = append(out, `ALTER TABLE "`+s.table+`" ADD COLUMN `+c.name+` `+c.sqlite)
+		}
+	}
+	return out
+}
+
+// Migrate creates the table and its indexes if they do not exist, and adds
+// the columns that a table made by an older release lacks.
 func (s *Store) Migrate(ctx context.Context) error {
 	for _, stmt := range s.Schema() {
 		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("sqlstore: migrate %s: %w", s.table, err)
 		}
 	}
+	for i, stmt := range s.Upgrades() {
+		if s.dialect == SQLite {
+			has, err := s.hasColumn(ctx, addedColumns[i].name)
+			if err != nil {
+				return fmt.Errorf("sqlstore: migrate %s: %w", s.table, err)
+			}
+			if has {
+				continue
+			}
+		}
+		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("sqlstore: migrate %s: add column %s: %w", s.table, addedColumns[i].name, err)
+		}
+	}
 	return nil
+}
+
+// hasColumn reports whether the SQLite table has the column.
+func (s *Store) hasColumn(ctx context.Context, name string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, s.table, name).Scan(&n)
+	return n > 0, err
 }
 
 // rebind turns "?" placeholders into "$1", "$2", ... for PostgreSQL. The
@@ -252,7 +300,7 @@ func (s *Store) recordArgs(r *apikeys.Record) ([]any, error) {
 		uuidArg(b.CustomerUUID), uuidArg(b.ProjectUUID), uuidArg(b.OfferingUUID), uuidArg(b.ResourceUUID),
 		string(sc), string(md), r.RateLimit.PerSecond, r.RateLimit.Burst,
 		s.timeArg(r.CreatedAt), s.timeArg(r.ExpiresAt), s.timeArg(r.RevokedAt), s.timeArg(r.LastUsedAt),
-		r.RotatedFrom, r.ReplacedBy, s.timeArg(r.GraceUntil),
+		r.RotatedFrom, r.ReplacedBy, s.timeArg(r.GraceUntil), s.timeArg(r.SuspendedAt),
 	}, nil
 }
 
@@ -303,7 +351,7 @@ func (s *Store) scanRecord(row rowScanner) (apikeys.Record, error) {
 		dbUUID{&b.CustomerUUID}, dbUUID{&b.ProjectUUID}, dbUUID{&b.OfferingUUID}, dbUUID{&b.ResourceUUID},
 		&sc, &md, &ratePerSec, &rateBurst,
 		tm(&r.CreatedAt), tm(&r.ExpiresAt), tm(&r.RevokedAt), tm(&r.LastUsedAt),
-		&r.RotatedFrom, &r.ReplacedBy, tm(&r.GraceUntil))
+		&r.RotatedFrom, &r.ReplacedBy, tm(&r.GraceUntil), tm(&r.SuspendedAt))
 	if err != nil {
 		return apikeys.Record{}, err
 	}
@@ -478,6 +526,22 @@ func (s *Store) TouchLastUsed(ctx context.Context, used map[string]time.Time) (e
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlstore: touch last used: commit: %w", err)
+	}
+	return nil
+}
+
+// SetSuspended implements apikeys.Store.
+func (s *Store) SetSuspended(ctx context.Context, id string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.q.suspend, s.timeArg(at), id)
+	if err != nil {
+		return fmt.Errorf("sqlstore: set suspended %s: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: set suspended %s: %w", id, err)
+	}
+	if n == 0 {
+		return apikeys.ErrNotFound
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/assert"
@@ -171,4 +172,59 @@ func TestNewRejectsBadConfig(t *testing.T) {
 			assert.Error(t, err)
 		})
 	}
+}
+
+// oldSchema is the table as the first release created it, before
+// suspended_at.
+func oldSchema(table string, postgres bool) string {
+	bytes, uid, ts, real := "BLOB", "TEXT", "INTEGER", "REAL"
+	if postgres {
+		bytes, uid, ts, real = "BYTEA", "UUID", "TIMESTAMPTZ", "DOUBLE PRECISION"
+	}
+	return `CREATE TABLE "` + table + `" (
+	id TEXT PRIMARY KEY, prefix TEXT NOT NULL, hash ` + bytes + ` NOT NULL,
+	name TEXT NOT NULL DEFAULT '', client_id TEXT NOT NULL DEFAULT '',
+	customer_uuid ` + uid + `, project_uuid ` + uid + `, offering_uuid ` + uid + `, resource_uuid ` + uid + `,
+	scopes TEXT NOT NULL DEFAULT '[]', metadata TEXT NOT NULL DEFAULT '{}',
+	rate_per_second ` + real + ` NOT NULL DEFAULT 0, rate_burst INTEGER NOT NULL DEFAULT 0,
+	created_at ` + ts + ` NOT NULL, expires_at ` + ts + `, revoked_at ` + ts + `, last_used_at ` + ts + `,
+	rotated_from TEXT NOT NULL DEFAULT '', replaced_by TEXT NOT NULL DEFAULT '', grace_until ` + ts + `)`
+}
+
+func TestMigrateUpgradesATableOfAnOlderRelease(t *testing.T) {
+	check := func(t *testing.T, db *sql.DB, dialect sqlstore.Dialect, table string) {
+		ctx := context.Background()
+		_, err := db.ExecContext(ctx, oldSchema(table, dialect == sqlstore.Postgres))
+		require.NoError(t, err)
+		created := "1786700000000000"
+		if dialect == sqlstore.Postgres {
+			created = "'2026-08-14T09:30:00Z'"
+		}
+		_, err = db.ExecContext(ctx, `INSERT INTO "`+table+`" (id, prefix, hash, created_at) VALUES ('old1', 'wak', 'x', `+created+`)`)
+		require.NoError(t, err)
+
+		s, err := sqlstore.New(db, sqlstore.Config{Dialect: dialect, Table: table})
+		require.NoError(t, err)
+		require.NoError(t, s.Migrate(ctx))
+		require.NoError(t, s.Migrate(ctx), "again: nothing left to add")
+		got, err := s.Get(ctx, "old1")
+		require.NoError(t, err, "rows of the old table are read")
+		assert.True(t, got.SuspendedAt.IsZero())
+		require.NoError(t, s.SetSuspended(ctx, "old1", time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)))
+		got, err = s.Get(ctx, "old1")
+		require.NoError(t, err)
+		assert.Equal(t, 2026, got.SuspendedAt.Year())
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		db, err := sql.Open("sqlite", sqliteDSN(filepath.Join(t.TempDir(), "old.db")))
+		require.NoError(t, err)
+		defer db.Close()
+		check(t, db, sqlstore.SQLite, "apikeys")
+	})
+	t.Run("postgres", func(t *testing.T) {
+		db, _, table := openPostgres(t)
+		_, err := db.ExecContext(context.Background(), `DROP TABLE "`+table+`"`)
+		require.NoError(t, err)
+		check(t, db, sqlstore.Postgres, table)
+	})
 }

@@ -40,6 +40,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Rotate", func(t *testing.T) { testRotate(t, h) })
 	t.Run("RotateConcurrent", func(t *testing.T) { testRotateConcurrent(t, h) })
 	t.Run("TouchLastUsed", func(t *testing.T) { testTouch(t, h) })
+	t.Run("SetSuspended", func(t *testing.T) { testSuspend(t, h) })
 	t.Run("CanceledContext", func(t *testing.T) { testCanceled(t, h) })
 	t.Run("Manager", func(t *testing.T) { testManager(t, h) })
 	t.Run("HashesOnly", func(t *testing.T) { testHashesOnly(t, h) })
@@ -64,7 +65,7 @@ func record(t *testing.T, created time.Time) apikeys.Record {
 func assertSame(t *testing.T, want, got apikeys.Record) {
 	t.Helper()
 	times := func(r *apikeys.Record) []*time.Time {
-		return []*time.Time{&r.CreatedAt, &r.ExpiresAt, &r.RevokedAt, &r.LastUsedAt, &r.GraceUntil}
+		return []*time.Time{&r.CreatedAt, &r.ExpiresAt, &r.RevokedAt, &r.LastUsedAt, &r.GraceUntil, &r.SuspendedAt}
 	}
 	wt, gt := times(&want), times(&got)
 	for i := range wt {
@@ -94,6 +95,7 @@ func testRoundTrip(t *testing.T, h Harness) {
 	full.RateLimit = apikeys.RateLimit{PerSecond: 2.5, Burst: 10}
 	full.ExpiresAt = base().Add(90 * 24 * time.Hour)
 	full.RotatedFrom = newID(t)
+	full.SuspendedAt = base().Add(time.Minute)
 	bare := record(t, base().Add(time.Second))
 
 	for _, r := range []apikeys.Record{full, bare} {
@@ -126,6 +128,7 @@ func testNotFound(t *testing.T, h Harness) {
 	assert.ErrorIs(t, s.Revoke(ctx, newID(t), base()), apikeys.ErrNotFound)
 	assert.ErrorIs(t, s.Rotate(ctx, newID(t), record(t, base()), base()), apikeys.ErrNotFound)
 	assert.NoError(t, s.TouchLastUsed(ctx, map[string]time.Time{newID(t): base()}), "unknown ids are skipped")
+	assert.ErrorIs(t, s.SetSuspended(ctx, newID(t), base()), apikeys.ErrNotFound)
 }
 
 func testList(t *testing.T, h Harness) {
@@ -281,6 +284,22 @@ func testTouch(t *testing.T, h Harness) {
 	require.NoError(t, err)
 	assert.True(t, ga.LastUsedAt.Equal(t1.Add(time.Minute)), "newer time is written, got %v", ga.LastUsedAt)
 	assert.True(t, gb.LastUsedAt.Equal(t1), "older time is ignored, got %v", gb.LastUsedAt)
+}
+
+func testSuspend(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s := h.New(t)
+	r := record(t, base())
+	require.NoError(t, s.Create(ctx, r))
+	at := base().Add(time.Hour)
+	require.NoError(t, s.SetSuspended(ctx, r.ID, at))
+	got, err := s.Get(ctx, r.ID)
+	require.NoError(t, err)
+	assert.True(t, got.SuspendedAt.Equal(at), "suspended at %v, got %v", at, got.SuspendedAt)
+	require.NoError(t, s.SetSuspended(ctx, r.ID, time.Time{}))
+	got, err = s.Get(ctx, r.ID)
+	require.NoError(t, err)
+	assert.True(t, got.SuspendedAt.IsZero(), "resumed")
 }
 
 func testCanceled(t *testing.T, h Harness) {

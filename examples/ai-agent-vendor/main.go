@@ -22,6 +22,7 @@
 //
 //	WALDUR_API_URL        e.g. https://waldur.example.com
 //	WALDUR_API_TOKEN      the agent's token
+//	WALDUR_API_TOKEN_KIND auto (default), token, pat or oidc
 //	WALDUR_OFFERING_UUID  the offering
 //	AGENT_LISTEN          where to serve MCP and chat (default 127.0.0.1:8080)
 //	AGENT_PUBLIC_URL      how customers reach it (default http://AGENT_LISTEN)
@@ -98,10 +99,13 @@ func serve(ctx context.Context, log *slog.Logger, getenv func(string) string) er
 	if token == "" || offering == "" {
 		return errors.New("WALDUR_API_TOKEN and WALDUR_OFFERING_UUID are required with WALDUR_API_URL")
 	}
-	auth := waldur.WithToken(token)
-	if strings.HasPrefix(token, "w_") {
-		auth = waldur.WithBearerToken(token) // a personal access token
+	// A "w_…" personal access token is recognised; an OIDC token needs
+	// WALDUR_API_TOKEN_KIND=oidc.
+	kind, err := waldur.ParseTokenKind(getenv("WALDUR_API_TOKEN_KIND"))
+	if err != nil {
+		return err
 	}
+	auth := waldur.WithCredential(kind, token)
 	client, err := waldur.NewClient(getenv("WALDUR_API_URL"), auth, waldur.WithLogger(log))
 	if err != nil {
 		return err

@@ -75,7 +75,7 @@ func TestJourney(t *testing.T) {
 			} `json:"usages"`
 		}
 		require.NoError(t, json.Unmarshal(c.Body, &body))
-		assert.Equal(t, time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, time.UTC), body.Date.UTC())
+		assert.Equal(t, time.Date(month.Year(), month.Month(), 1, 12, 0, 0, 0, time.UTC), body.Date.UTC(), "noon UTC on the 1st")
 		for _, u := range body.Usages {
 			assert.IsType(t, "", u.Amount, "amounts are decimal strings")
 		}

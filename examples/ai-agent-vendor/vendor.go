@@ -87,7 +87,7 @@ func newVendor(cfg vendorConfig) (*vendor, error) {
 	if err != nil {
 		return nil, err
 	}
-	meter, err := apikeys.NewMeter(apikeys.MeterConfig{Sink: usage.Sink(), Interval: cfg.MeterInterval, Logger: log})
+	meter, err := usage.NewMeter(apikeys.MeterConfig{Interval: cfg.MeterInterval, Logger: log})
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@
 //
 //	WALDUR_API_URL        e.g. https://waldur.example.com
 //	WALDUR_API_TOKEN      the agent's token (a DRF token, or a "w_…" personal access token)
+//	WALDUR_API_TOKEN_KIND auto (default), token, pat or oidc
 //	WALDUR_OFFERING_UUID  the offering to serve (optional; default: every offering the token manages)
 //
 // Standard output carries the protocol, so logs (one audit line per tool
@@ -22,7 +23,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/gsv-platform/waldur-agent-go/mcp"
@@ -68,10 +68,13 @@ func configure(log *slog.Logger, getenv func(string) string) (mcp.Config, func()
 	if token == "" {
 		return cfg, nil, errors.New("WALDUR_API_TOKEN is required with WALDUR_API_URL")
 	}
-	auth := waldur.WithToken(token)
-	if strings.HasPrefix(token, "w_") {
-		auth = waldur.WithBearerToken(token) // a personal access token
+	// A "w_…" personal access token is recognised; an OIDC token needs
+	// WALDUR_API_TOKEN_KIND=oidc.
+	kind, err := waldur.ParseTokenKind(getenv("WALDUR_API_TOKEN_KIND"))
+	if err != nil {
+		return cfg, nil, err
 	}
+	auth := waldur.WithCredential(kind, token)
 	c, err := waldur.NewClient(url, auth, waldur.WithUserAgent("mcp-stdio"), waldur.WithLogger(log))
 	if err != nil {
 		return cfg, nil, err

@@ -80,8 +80,18 @@ func (p *Pool) Do(ctx context.Context, key string, fn func(context.Context) erro
 // (fn not run) when ctx ends first or the pool is closed. done, if not nil,
 // receives fn's error.
 func (p *Pool) Go(ctx context.Context, key string, fn func(context.Context) error, done func(error)) bool {
+	return p.GoWait(ctx, ctx, key, fn, done)
+}
+
+// GoWait is Go with the wait for admission bounded by wait as well as ctx:
+// a producer whose own life is shorter than the work's (work that may finish
+// after the producer was told to stop) never blocks past its end. fn
+// receives ctx.
+func (p *Pool) GoWait(wait, ctx context.Context, key string, fn func(context.Context) error, done func(error)) bool {
 	select {
 	case p.queued <- struct{}{}:
+	case <-wait.Done():
+		return false
 	case <-ctx.Done():
 		return false
 	}

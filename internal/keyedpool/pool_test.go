@@ -150,3 +150,26 @@ func BenchmarkDo(b *testing.B) {
 		}
 	})
 }
+
+// GoWait stops waiting for admission when wait ends, while admitted work
+// keeps its own, longer-lived context.
+func TestGoWaitGivesUpWhenTheProducerStops(t *testing.T) {
+	p := New(1) // admits 4 pending calls
+	release := make(chan struct{})
+	work, cancelWork := context.WithCancel(context.Background())
+	defer cancelWork()
+	var ran atomic.Int64
+	for i := range 4 {
+		require.True(t, p.GoWait(context.Background(), work, fmt.Sprint(i), func(ctx context.Context) error {
+			<-release
+			ran.Add(1)
+			return ctx.Err()
+		}, nil))
+	}
+	wait, stop := context.WithCancel(context.Background())
+	stop() // the producer was told to stop; the pool is full
+	assert.False(t, p.GoWait(wait, work, "late", func(context.Context) error { return nil }, nil))
+	close(release)
+	p.Close()
+	assert.Equal(t, int64(4), ran.Load(), "admitted work ran with the work context")
+}

@@ -27,6 +27,7 @@
 //	WALDUR_API_URL                    Config.WaldurURL
 //	WALDUR_API_TOKEN                  Config.Token (DRF token, or personal access token w_...)
 //	WALDUR_API_TOKEN_FILE             Config.Token read from this file instead (systemd credentials, secrets mounts)
+//	WALDUR_API_TOKEN_KIND             Config.TokenKind: auto (default), token (DRF), pat or oidc
 //	WALDUR_OFFERING_UUID              Config.OfferingUUID; comma-separated for several (the rest go to OfferingUUIDs)
 //	WALDUR_AGENT_NAME                 Config.Name
 //	WALDUR_AGENT_CONCURRENCY          Config.Concurrency (1 to 10000)

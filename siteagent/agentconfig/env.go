@@ -139,6 +139,13 @@ func (e *envReader) token(cfg *siteagent.Config) error {
 		}
 		cfg.Token = t
 	}
+	if s := e.get("WALDUR_API_TOKEN_KIND"); s != "" {
+		k, err := waldur.ParseTokenKind(s)
+		if err != nil {
+			return &Error{Source: envSource, Key: "WALDUR_API_TOKEN_KIND", Msg: "want auto, token, pat or oidc"}
+		}
+		cfg.TokenKind = k
+	}
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gsv-platform/waldur-agent-go/siteagent"
 	"github.com/gsv-platform/waldur-agent-go/siteagent/agentconfig"
+	"github.com/gsv-platform/waldur-agent-go/waldur"
 )
 
 // env is an environment for FromEnv.
@@ -200,4 +201,19 @@ func TestFromEnvFirstErrorWins(t *testing.T) {
 	var e *agentconfig.Error
 	require.ErrorAs(t, err, &e)
 	assert.Equal(t, "WALDUR_AGENT_CONCURRENCY", e.Key)
+}
+
+func TestFromEnvTokenKind(t *testing.T) {
+	cfg, err := agentconfig.FromEnv(env{"WALDUR_API_TOKEN": "eyJhbGciOi", "WALDUR_API_TOKEN_KIND": "oidc"}.get)
+	require.NoError(t, err)
+	assert.Equal(t, waldur.TokenOIDC, cfg.TokenKind)
+
+	cfg, err = agentconfig.FromEnv(env{"WALDUR_API_TOKEN": "w_abc"}.get)
+	require.NoError(t, err)
+	assert.Equal(t, waldur.TokenAuto, cfg.TokenKind, "unset: siteagent guesses")
+
+	_, err = agentconfig.FromEnv(env{"WALDUR_API_TOKEN": "x", "WALDUR_API_TOKEN_KIND": "bearer"}.get)
+	var ae *agentconfig.Error
+	require.True(t, errors.As(err, &ae), "%v", err)
+	assert.Equal(t, "WALDUR_API_TOKEN_KIND", ae.Key)
 }

@@ -669,11 +669,44 @@ func (e ProviderOfferingField) Valid() bool {
 	}
 }
 
+// Defines values for ResourceAPIKeyAction.
+const (
+	ResourceAPIKeyActionCreate ResourceAPIKeyAction = "create"
+	ResourceAPIKeyActionDelete ResourceAPIKeyAction = "delete"
+	ResourceAPIKeyActionPause  ResourceAPIKeyAction = "pause"
+	ResourceAPIKeyActionResume ResourceAPIKeyAction = "resume"
+	ResourceAPIKeyActionRotate ResourceAPIKeyAction = "rotate"
+	ResourceAPIKeyActionUpdate ResourceAPIKeyAction = "update"
+)
+
+// Valid indicates whether the value is a known member of the ResourceAPIKeyAction enum.
+func (e ResourceAPIKeyAction) Valid() bool {
+	switch e {
+	case ResourceAPIKeyActionCreate:
+		return true
+	case ResourceAPIKeyActionDelete:
+		return true
+	case ResourceAPIKeyActionPause:
+		return true
+	case ResourceAPIKeyActionResume:
+		return true
+	case ResourceAPIKeyActionRotate:
+		return true
+	case ResourceAPIKeyActionUpdate:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ResourceAPIKeyState.
 const (
 	ResourceAPIKeyStateCreating ResourceAPIKeyState = "Creating"
+	ResourceAPIKeyStateDeleted  ResourceAPIKeyState = "Deleted"
+	ResourceAPIKeyStateDeleting ResourceAPIKeyState = "Deleting"
 	ResourceAPIKeyStateErred    ResourceAPIKeyState = "Erred"
 	ResourceAPIKeyStateOK       ResourceAPIKeyState = "OK"
+	ResourceAPIKeyStatePaused   ResourceAPIKeyState = "Paused"
 	ResourceAPIKeyStateUpdating ResourceAPIKeyState = "Updating"
 )
 
@@ -682,9 +715,15 @@ func (e ResourceAPIKeyState) Valid() bool {
 	switch e {
 	case ResourceAPIKeyStateCreating:
 		return true
+	case ResourceAPIKeyStateDeleted:
+		return true
+	case ResourceAPIKeyStateDeleting:
+		return true
 	case ResourceAPIKeyStateErred:
 		return true
 	case ResourceAPIKeyStateOK:
+		return true
+	case ResourceAPIKeyStatePaused:
 		return true
 	case ResourceAPIKeyStateUpdating:
 		return true
@@ -1451,10 +1490,11 @@ type OrderApproveRequest struct {
 	Attributes map[string]interface{} `json:"attributes,omitempty,omitzero"`
 }
 
-// OrderErrorRequest defines model for OrderErrorRequest.
+// OrderErrorRequest Waldur reads both keys from the validated data, so both are always
+// sent; empty strings are allowed.
 type OrderErrorRequest struct {
-	ErrorMessage   string `json:"error_message,omitempty,omitzero"`
-	ErrorTraceback string `json:"error_traceback,omitempty,omitzero"`
+	ErrorMessage   string `json:"error_message"`
+	ErrorTraceback string `json:"error_traceback"`
 }
 
 // OrderField defines model for OrderField.
@@ -1568,14 +1608,24 @@ type Resource struct {
 // ResourceAPIKey Status of one API key of a resource; never carries the secret.
 type ResourceAPIKey struct {
 	// ClientID The backend's public identifier of the key.
-	ClientID          string              `json:"client_id,omitempty,omitzero"`
-	ErrorMessage      string              `json:"error_message,omitempty,omitzero"`
-	Modified          time.Time           `json:"modified,omitempty,omitzero"`
-	ResourceBackendID string              `json:"resource_backend_id,omitempty,omitzero"`
-	ResourceUUID      openapi_types.UUID  `json:"resource_uuid,omitempty,omitzero"`
-	State             ResourceAPIKeyState `json:"state,omitempty,omitzero"`
-	UUID              openapi_types.UUID  `json:"uuid,omitempty,omitzero"`
+	ClientID     string    `json:"client_id,omitempty,omitzero"`
+	ErrorMessage string    `json:"error_message,omitempty,omitzero"`
+	Modified     time.Time `json:"modified,omitempty,omitzero"`
+
+	// PendingAction The outstanding command; null when none.
+	PendingAction     *ResourceAPIKeyAction `json:"pending_action,omitempty"`
+	ResourceBackendID string                `json:"resource_backend_id,omitempty,omitzero"`
+	ResourceUUID      openapi_types.UUID    `json:"resource_uuid,omitempty,omitzero"`
+	State             ResourceAPIKeyState   `json:"state,omitempty,omitzero"`
+	UUID              openapi_types.UUID    `json:"uuid,omitempty,omitzero"`
 }
+
+// ResourceAPIKeyAction A command for the agent on a resource API key. Newer than the 8.1.2 schema. It
+// travels as `action` in the resource_api_key_rotation event and, while the
+// command is outstanding (key Creating, Updating or Deleting), as the key's
+// `pending_action`. Settled by set_key (create, rotate), set_paused (pause),
+// set_ok (resume, update), set_deleted (delete), or set_erred.
+type ResourceAPIKeyAction string
 
 // ResourceAPIKeyState defines model for ResourceAPIKeyState.
 type ResourceAPIKeyState string
@@ -1768,6 +1818,11 @@ type OrderList = []Order
 
 // ProviderOfferingList defines model for ProviderOfferingList.
 type ProviderOfferingList = []ProviderOffering
+
+// RefusedForOfferingType Error body in one of Waldur's three shapes: `{"detail": "msg"}`, a field-error
+// object `{"field": ["msg"], "non_field_errors": ["msg"]}`, or an array of messages
+// `["msg"]`. Left untyped so that each shape decodes.
+type RefusedForOfferingType = ErrorBody
 
 // ResourceList defines model for ResourceList.
 type ResourceList = []Resource
@@ -2334,6 +2389,11 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// EventSubscriptionsDestroy Delete a legacy event subscription with its queues and RabbitMQ user
+	//
+	// Corresponds with DELETE /api/event-subscriptions/{uuid}/ (the `EventSubscriptionsDestroy` operationId).
+	EventSubscriptionsDestroy(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// EventSubscriptionsCreateQueueWithBody Get or create the legacy queue of a subscription for one offering and type
 	//
 	// Takes any type of body and a specified content type.
@@ -2721,33 +2781,54 @@ type ClientInterface interface {
 	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/rotate/ (the `MarketplaceResourceAPIKeysRotate` operationId).
 	MarketplaceResourceAPIKeysRotate(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// MarketplaceResourceAPIKeysSetErredWithBody Report a failed apply (Creating or Updating → Erred; refused from OK)
+	// MarketplaceResourceAPIKeysSetDeleted Acknowledge an applied delete (Deleting → Deleted)
+	//
+	// Settles pending_action delete. Newer than the 8.1.2 schema.
+	//
+	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_deleted/ (the `MarketplaceResourceAPIKeysSetDeleted` operationId).
+	MarketplaceResourceAPIKeysSetDeleted(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceResourceAPIKeysSetErredWithBody Report a failed command (Creating, Updating or Deleting → Erred; refused from OK)
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_erred/ (the `MarketplaceResourceAPIKeysSetErred` operationId).
 	MarketplaceResourceAPIKeysSetErredWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// MarketplaceResourceAPIKeysSetErred Report a failed apply (Creating or Updating → Erred; refused from OK)
+	// MarketplaceResourceAPIKeysSetErred Report a failed command (Creating, Updating or Deleting → Erred; refused from OK)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_erred/ (the `MarketplaceResourceAPIKeysSetErred` operationId).
 	MarketplaceResourceAPIKeysSetErred(ctx context.Context, uuid UUID, body MarketplaceResourceAPIKeysSetErredJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// MarketplaceResourceAPIKeysSetKeyWithBody Report the rotated value (Updating or Erred → OK)
+	// MarketplaceResourceAPIKeysSetKeyWithBody Report the new value of a created or rotated key (Creating, Updating or Erred → OK)
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_key/ (the `MarketplaceResourceAPIKeysSetKey` operationId).
 	MarketplaceResourceAPIKeysSetKeyWithBody(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// MarketplaceResourceAPIKeysSetKey Report the rotated value (Updating or Erred → OK)
+	// MarketplaceResourceAPIKeysSetKey Report the new value of a created or rotated key (Creating, Updating or Erred → OK)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_key/ (the `MarketplaceResourceAPIKeysSetKey` operationId).
 	MarketplaceResourceAPIKeysSetKey(ctx context.Context, uuid UUID, body MarketplaceResourceAPIKeysSetKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceResourceAPIKeysSetOk Acknowledge an applied update or resume (Updating → OK)
+	//
+	// Settles pending_action update or resume. Newer than the 8.1.2 schema.
+	//
+	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_ok/ (the `MarketplaceResourceAPIKeysSetOk` operationId).
+	MarketplaceResourceAPIKeysSetOk(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarketplaceResourceAPIKeysSetPaused Acknowledge an applied pause (Updating → Paused)
+	//
+	// Settles pending_action pause. Newer than the 8.1.2 schema.
+	//
+	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_paused/ (the `MarketplaceResourceAPIKeysSetPaused` operationId).
+	MarketplaceResourceAPIKeysSetPaused(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// MarketplaceSiteAgentIdentitiesList Agent identities, usually looked up by name and offering
 	//
@@ -2901,6 +2982,21 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/users/me/ (the `UsersMeRetrieve` operationId).
 	UsersMeRetrieve(ctx context.Context, params *UsersMeRetrieveParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// EventSubscriptionsDestroy Delete a legacy event subscription with its queues and RabbitMQ user
+//
+// Corresponds with DELETE /api/event-subscriptions/{uuid}/ (the `EventSubscriptionsDestroy` operationId).
+func (c *Client) EventSubscriptionsDestroy(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventSubscriptionsDestroyRequest(c.Server, uuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // EventSubscriptionsCreateQueueWithBody Get or create the legacy queue of a subscription for one offering and type
@@ -3900,7 +3996,24 @@ func (c *Client) MarketplaceResourceAPIKeysRotate(ctx context.Context, uuid UUID
 	return c.Client.Do(req)
 }
 
-// MarketplaceResourceAPIKeysSetErredWithBody Report a failed apply (Creating or Updating → Erred; refused from OK)
+// MarketplaceResourceAPIKeysSetDeleted Acknowledge an applied delete (Deleting → Deleted)
+//
+// Settles pending_action delete. Newer than the 8.1.2 schema.
+//
+// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_deleted/ (the `MarketplaceResourceAPIKeysSetDeleted` operationId).
+func (c *Client) MarketplaceResourceAPIKeysSetDeleted(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceResourceAPIKeysSetDeletedRequest(c.Server, uuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceResourceAPIKeysSetErredWithBody Report a failed command (Creating, Updating or Deleting → Erred; refused from OK)
 //
 // Takes any type of body and a specified content type.
 //
@@ -3917,7 +4030,7 @@ func (c *Client) MarketplaceResourceAPIKeysSetErredWithBody(ctx context.Context,
 	return c.Client.Do(req)
 }
 
-// MarketplaceResourceAPIKeysSetErred Report a failed apply (Creating or Updating → Erred; refused from OK)
+// MarketplaceResourceAPIKeysSetErred Report a failed command (Creating, Updating or Deleting → Erred; refused from OK)
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3934,7 +4047,7 @@ func (c *Client) MarketplaceResourceAPIKeysSetErred(ctx context.Context, uuid UU
 	return c.Client.Do(req)
 }
 
-// MarketplaceResourceAPIKeysSetKeyWithBody Report the rotated value (Updating or Erred → OK)
+// MarketplaceResourceAPIKeysSetKeyWithBody Report the new value of a created or rotated key (Creating, Updating or Erred → OK)
 //
 // Takes any type of body and a specified content type.
 //
@@ -3951,13 +4064,47 @@ func (c *Client) MarketplaceResourceAPIKeysSetKeyWithBody(ctx context.Context, u
 	return c.Client.Do(req)
 }
 
-// MarketplaceResourceAPIKeysSetKey Report the rotated value (Updating or Erred → OK)
+// MarketplaceResourceAPIKeysSetKey Report the new value of a created or rotated key (Creating, Updating or Erred → OK)
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_key/ (the `MarketplaceResourceAPIKeysSetKey` operationId).
 func (c *Client) MarketplaceResourceAPIKeysSetKey(ctx context.Context, uuid UUID, body MarketplaceResourceAPIKeysSetKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMarketplaceResourceAPIKeysSetKeyRequest(c.Server, uuid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceResourceAPIKeysSetOk Acknowledge an applied update or resume (Updating → OK)
+//
+// Settles pending_action update or resume. Newer than the 8.1.2 schema.
+//
+// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_ok/ (the `MarketplaceResourceAPIKeysSetOk` operationId).
+func (c *Client) MarketplaceResourceAPIKeysSetOk(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceResourceAPIKeysSetOkRequest(c.Server, uuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarketplaceResourceAPIKeysSetPaused Acknowledge an applied pause (Updating → Paused)
+//
+// Settles pending_action pause. Newer than the 8.1.2 schema.
+//
+// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_paused/ (the `MarketplaceResourceAPIKeysSetPaused` operationId).
+func (c *Client) MarketplaceResourceAPIKeysSetPaused(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarketplaceResourceAPIKeysSetPausedRequest(c.Server, uuid)
 	if err != nil {
 		return nil, err
 	}
@@ -4329,6 +4476,40 @@ func (c *Client) UsersMeRetrieve(ctx context.Context, params *UsersMeRetrievePar
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewEventSubscriptionsDestroyRequest constructs an http.Request for the EventSubscriptionsDestroy method
+func NewEventSubscriptionsDestroyRequest(server string, uuid UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/event-subscriptions/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewEventSubscriptionsCreateQueueRequest calls the generic EventSubscriptionsCreateQueue builder with application/json body
@@ -6969,6 +7150,40 @@ func NewMarketplaceResourceAPIKeysRotateRequest(server string, uuid UUID) (*http
 	return req, nil
 }
 
+// NewMarketplaceResourceAPIKeysSetDeletedRequest constructs an http.Request for the MarketplaceResourceAPIKeysSetDeleted method
+func NewMarketplaceResourceAPIKeysSetDeletedRequest(server string, uuid UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/marketplace-resource-api-keys/%s/set_deleted/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewMarketplaceResourceAPIKeysSetErredRequest calls the generic MarketplaceResourceAPIKeysSetErred builder with application/json body
 func NewMarketplaceResourceAPIKeysSetErredRequest(server string, uuid UUID, body MarketplaceResourceAPIKeysSetErredJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -7059,6 +7274,74 @@ func NewMarketplaceResourceAPIKeysSetKeyRequestWithBody(server string, uuid UUID
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewMarketplaceResourceAPIKeysSetOkRequest constructs an http.Request for the MarketplaceResourceAPIKeysSetOk method
+func NewMarketplaceResourceAPIKeysSetOkRequest(server string, uuid UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/marketplace-resource-api-keys/%s/set_ok/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewMarketplaceResourceAPIKeysSetPausedRequest constructs an http.Request for the MarketplaceResourceAPIKeysSetPaused method
+func NewMarketplaceResourceAPIKeysSetPausedRequest(server string, uuid UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/marketplace-resource-api-keys/%s/set_paused/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -7694,6 +7977,13 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// EventSubscriptionsDestroyWithResponse Delete a legacy event subscription with its queues and RabbitMQ user
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/event-subscriptions/{uuid}/ (the `EventSubscriptionsDestroy` operationId).
+	EventSubscriptionsDestroyWithResponse(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*EventSubscriptionsDestroyResponse, error)
+
 	// EventSubscriptionsCreateQueueWithBodyWithResponse Get or create the legacy queue of a subscription for one offering and type
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -8131,33 +8421,60 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/rotate/ (the `MarketplaceResourceAPIKeysRotate` operationId).
 	MarketplaceResourceAPIKeysRotateWithResponse(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysRotateResponse, error)
 
-	// MarketplaceResourceAPIKeysSetErredWithBodyWithResponse Report a failed apply (Creating or Updating → Erred; refused from OK)
+	// MarketplaceResourceAPIKeysSetDeletedWithResponse Acknowledge an applied delete (Deleting → Deleted)
+	//
+	// Settles pending_action delete. Newer than the 8.1.2 schema.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_deleted/ (the `MarketplaceResourceAPIKeysSetDeleted` operationId).
+	MarketplaceResourceAPIKeysSetDeletedWithResponse(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysSetDeletedResponse, error)
+
+	// MarketplaceResourceAPIKeysSetErredWithBodyWithResponse Report a failed command (Creating, Updating or Deleting → Erred; refused from OK)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_erred/ (the `MarketplaceResourceAPIKeysSetErred` operationId).
 	MarketplaceResourceAPIKeysSetErredWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysSetErredResponse, error)
 
-	// MarketplaceResourceAPIKeysSetErredWithResponse Report a failed apply (Creating or Updating → Erred; refused from OK)
+	// MarketplaceResourceAPIKeysSetErredWithResponse Report a failed command (Creating, Updating or Deleting → Erred; refused from OK)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_erred/ (the `MarketplaceResourceAPIKeysSetErred` operationId).
 	MarketplaceResourceAPIKeysSetErredWithResponse(ctx context.Context, uuid UUID, body MarketplaceResourceAPIKeysSetErredJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysSetErredResponse, error)
 
-	// MarketplaceResourceAPIKeysSetKeyWithBodyWithResponse Report the rotated value (Updating or Erred → OK)
+	// MarketplaceResourceAPIKeysSetKeyWithBodyWithResponse Report the new value of a created or rotated key (Creating, Updating or Erred → OK)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_key/ (the `MarketplaceResourceAPIKeysSetKey` operationId).
 	MarketplaceResourceAPIKeysSetKeyWithBodyWithResponse(ctx context.Context, uuid UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysSetKeyResponse, error)
 
-	// MarketplaceResourceAPIKeysSetKeyWithResponse Report the rotated value (Updating or Erred → OK)
+	// MarketplaceResourceAPIKeysSetKeyWithResponse Report the new value of a created or rotated key (Creating, Updating or Erred → OK)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_key/ (the `MarketplaceResourceAPIKeysSetKey` operationId).
 	MarketplaceResourceAPIKeysSetKeyWithResponse(ctx context.Context, uuid UUID, body MarketplaceResourceAPIKeysSetKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysSetKeyResponse, error)
+
+	// MarketplaceResourceAPIKeysSetOkWithResponse Acknowledge an applied update or resume (Updating → OK)
+	//
+	// Settles pending_action update or resume. Newer than the 8.1.2 schema.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_ok/ (the `MarketplaceResourceAPIKeysSetOk` operationId).
+	MarketplaceResourceAPIKeysSetOkWithResponse(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysSetOkResponse, error)
+
+	// MarketplaceResourceAPIKeysSetPausedWithResponse Acknowledge an applied pause (Updating → Paused)
+	//
+	// Settles pending_action pause. Newer than the 8.1.2 schema.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_paused/ (the `MarketplaceResourceAPIKeysSetPaused` operationId).
+	MarketplaceResourceAPIKeysSetPausedWithResponse(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysSetPausedResponse, error)
 
 	// MarketplaceSiteAgentIdentitiesListWithResponse Agent identities, usually looked up by name and offering
 	//
@@ -8317,6 +8634,75 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/users/me/ (the `UsersMeRetrieve` operationId).
 	UsersMeRetrieveWithResponse(ctx context.Context, params *UsersMeRetrieveParams, reqEditors ...RequestEditorFn) (*UsersMeRetrieveResponse, error)
+}
+
+// EventSubscriptionsDestroyResponse429Headers the declared response headers of an HTTP 429 response for EventSubscriptionsDestroy
+type EventSubscriptionsDestroyResponse429Headers struct {
+	RetryAfter int
+}
+
+type EventSubscriptionsDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *EventSubscriptionsDestroyResponse429Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r EventSubscriptionsDestroyResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EventSubscriptionsDestroyResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EventSubscriptionsDestroyResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r EventSubscriptionsDestroyResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r EventSubscriptionsDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EventSubscriptionsDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EventSubscriptionsDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EventSubscriptionsDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // EventSubscriptionsCreateQueueResponse429Headers the declared response headers of an HTTP 429 response for EventSubscriptionsCreateQueue
@@ -10108,6 +10494,8 @@ type MarketplaceOrdersSetStateDoneResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *RefusedForOfferingType
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *InvalidState
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -10134,6 +10522,11 @@ func (r MarketplaceOrdersSetStateDoneResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r MarketplaceOrdersSetStateDoneResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r MarketplaceOrdersSetStateDoneResponse) GetJSON405() *RefusedForOfferingType {
+	return r.JSON405
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
@@ -10191,6 +10584,8 @@ type MarketplaceOrdersSetStateErredResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *RefusedForOfferingType
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *InvalidState
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -10217,6 +10612,11 @@ func (r MarketplaceOrdersSetStateErredResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r MarketplaceOrdersSetStateErredResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r MarketplaceOrdersSetStateErredResponse) GetJSON405() *RefusedForOfferingType {
+	return r.JSON405
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
@@ -10274,6 +10674,8 @@ type MarketplaceOrdersSetStateExecutingResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *RefusedForOfferingType
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *InvalidState
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -10300,6 +10702,11 @@ func (r MarketplaceOrdersSetStateExecutingResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r MarketplaceOrdersSetStateExecutingResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r MarketplaceOrdersSetStateExecutingResponse) GetJSON405() *RefusedForOfferingType {
+	return r.JSON405
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
@@ -11803,6 +12210,96 @@ func (r MarketplaceResourceAPIKeysRotateResponse) ContentType() string {
 	return ""
 }
 
+// MarketplaceResourceAPIKeysSetDeletedResponse429Headers the declared response headers of an HTTP 429 response for MarketplaceResourceAPIKeysSetDeleted
+type MarketplaceResourceAPIKeysSetDeletedResponse429Headers struct {
+	RetryAfter int
+}
+
+type MarketplaceResourceAPIKeysSetDeletedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ResourceAPIKey
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *InvalidState
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarketplaceResourceAPIKeysSetDeletedResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) GetJSON200() *ResourceAPIKey {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) GetJSON409() *InvalidState {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarketplaceResourceAPIKeysSetDeletedResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // MarketplaceResourceAPIKeysSetErredResponse429Headers the declared response headers of an HTTP 429 response for MarketplaceResourceAPIKeysSetErred
 type MarketplaceResourceAPIKeysSetErredResponse429Headers struct {
 	RetryAfter int
@@ -11977,6 +12474,186 @@ func (r MarketplaceResourceAPIKeysSetKeyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r MarketplaceResourceAPIKeysSetKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// MarketplaceResourceAPIKeysSetOkResponse429Headers the declared response headers of an HTTP 429 response for MarketplaceResourceAPIKeysSetOk
+type MarketplaceResourceAPIKeysSetOkResponse429Headers struct {
+	RetryAfter int
+}
+
+type MarketplaceResourceAPIKeysSetOkResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ResourceAPIKey
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *InvalidState
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarketplaceResourceAPIKeysSetOkResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MarketplaceResourceAPIKeysSetOkResponse) GetJSON200() *ResourceAPIKey {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarketplaceResourceAPIKeysSetOkResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarketplaceResourceAPIKeysSetOkResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarketplaceResourceAPIKeysSetOkResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarketplaceResourceAPIKeysSetOkResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r MarketplaceResourceAPIKeysSetOkResponse) GetJSON409() *InvalidState {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MarketplaceResourceAPIKeysSetOkResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r MarketplaceResourceAPIKeysSetOkResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarketplaceResourceAPIKeysSetOkResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarketplaceResourceAPIKeysSetOkResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarketplaceResourceAPIKeysSetOkResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// MarketplaceResourceAPIKeysSetPausedResponse429Headers the declared response headers of an HTTP 429 response for MarketplaceResourceAPIKeysSetPaused
+type MarketplaceResourceAPIKeysSetPausedResponse429Headers struct {
+	RetryAfter int
+}
+
+type MarketplaceResourceAPIKeysSetPausedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ResourceAPIKey
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *InvalidState
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarketplaceResourceAPIKeysSetPausedResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MarketplaceResourceAPIKeysSetPausedResponse) GetJSON200() *ResourceAPIKey {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarketplaceResourceAPIKeysSetPausedResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarketplaceResourceAPIKeysSetPausedResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarketplaceResourceAPIKeysSetPausedResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarketplaceResourceAPIKeysSetPausedResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r MarketplaceResourceAPIKeysSetPausedResponse) GetJSON409() *InvalidState {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MarketplaceResourceAPIKeysSetPausedResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r MarketplaceResourceAPIKeysSetPausedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarketplaceResourceAPIKeysSetPausedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarketplaceResourceAPIKeysSetPausedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarketplaceResourceAPIKeysSetPausedResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12973,6 +13650,19 @@ func (r UsersMeRetrieveResponse) ContentType() string {
 	return ""
 }
 
+// EventSubscriptionsDestroyWithResponse Delete a legacy event subscription with its queues and RabbitMQ user
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/event-subscriptions/{uuid}/ (the `EventSubscriptionsDestroy` operationId).
+func (c *ClientWithResponses) EventSubscriptionsDestroyWithResponse(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*EventSubscriptionsDestroyResponse, error) {
+	rsp, err := c.EventSubscriptionsDestroy(ctx, uuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventSubscriptionsDestroyResponse(rsp)
+}
+
 // EventSubscriptionsCreateQueueWithBodyWithResponse Get or create the legacy queue of a subscription for one offering and type
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -13776,7 +14466,22 @@ func (c *ClientWithResponses) MarketplaceResourceAPIKeysRotateWithResponse(ctx c
 	return ParseMarketplaceResourceAPIKeysRotateResponse(rsp)
 }
 
-// MarketplaceResourceAPIKeysSetErredWithBodyWithResponse Report a failed apply (Creating or Updating → Erred; refused from OK)
+// MarketplaceResourceAPIKeysSetDeletedWithResponse Acknowledge an applied delete (Deleting → Deleted)
+//
+// Settles pending_action delete. Newer than the 8.1.2 schema.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_deleted/ (the `MarketplaceResourceAPIKeysSetDeleted` operationId).
+func (c *ClientWithResponses) MarketplaceResourceAPIKeysSetDeletedWithResponse(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysSetDeletedResponse, error) {
+	rsp, err := c.MarketplaceResourceAPIKeysSetDeleted(ctx, uuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceResourceAPIKeysSetDeletedResponse(rsp)
+}
+
+// MarketplaceResourceAPIKeysSetErredWithBodyWithResponse Report a failed command (Creating, Updating or Deleting → Erred; refused from OK)
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13789,7 +14494,7 @@ func (c *ClientWithResponses) MarketplaceResourceAPIKeysSetErredWithBodyWithResp
 	return ParseMarketplaceResourceAPIKeysSetErredResponse(rsp)
 }
 
-// MarketplaceResourceAPIKeysSetErredWithResponse Report a failed apply (Creating or Updating → Erred; refused from OK)
+// MarketplaceResourceAPIKeysSetErredWithResponse Report a failed command (Creating, Updating or Deleting → Erred; refused from OK)
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13802,7 +14507,7 @@ func (c *ClientWithResponses) MarketplaceResourceAPIKeysSetErredWithResponse(ctx
 	return ParseMarketplaceResourceAPIKeysSetErredResponse(rsp)
 }
 
-// MarketplaceResourceAPIKeysSetKeyWithBodyWithResponse Report the rotated value (Updating or Erred → OK)
+// MarketplaceResourceAPIKeysSetKeyWithBodyWithResponse Report the new value of a created or rotated key (Creating, Updating or Erred → OK)
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13815,7 +14520,7 @@ func (c *ClientWithResponses) MarketplaceResourceAPIKeysSetKeyWithBodyWithRespon
 	return ParseMarketplaceResourceAPIKeysSetKeyResponse(rsp)
 }
 
-// MarketplaceResourceAPIKeysSetKeyWithResponse Report the rotated value (Updating or Erred → OK)
+// MarketplaceResourceAPIKeysSetKeyWithResponse Report the new value of a created or rotated key (Creating, Updating or Erred → OK)
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13826,6 +14531,36 @@ func (c *ClientWithResponses) MarketplaceResourceAPIKeysSetKeyWithResponse(ctx c
 		return nil, err
 	}
 	return ParseMarketplaceResourceAPIKeysSetKeyResponse(rsp)
+}
+
+// MarketplaceResourceAPIKeysSetOkWithResponse Acknowledge an applied update or resume (Updating → OK)
+//
+// Settles pending_action update or resume. Newer than the 8.1.2 schema.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_ok/ (the `MarketplaceResourceAPIKeysSetOk` operationId).
+func (c *ClientWithResponses) MarketplaceResourceAPIKeysSetOkWithResponse(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysSetOkResponse, error) {
+	rsp, err := c.MarketplaceResourceAPIKeysSetOk(ctx, uuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceResourceAPIKeysSetOkResponse(rsp)
+}
+
+// MarketplaceResourceAPIKeysSetPausedWithResponse Acknowledge an applied pause (Updating → Paused)
+//
+// Settles pending_action pause. Newer than the 8.1.2 schema.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/marketplace-resource-api-keys/{uuid}/set_paused/ (the `MarketplaceResourceAPIKeysSetPaused` operationId).
+func (c *ClientWithResponses) MarketplaceResourceAPIKeysSetPausedWithResponse(ctx context.Context, uuid UUID, reqEditors ...RequestEditorFn) (*MarketplaceResourceAPIKeysSetPausedResponse, error) {
+	rsp, err := c.MarketplaceResourceAPIKeysSetPaused(ctx, uuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarketplaceResourceAPIKeysSetPausedResponse(rsp)
 }
 
 // MarketplaceSiteAgentIdentitiesListWithResponse Agent identities, usually looked up by name and offering
@@ -14111,6 +14846,69 @@ func (c *ClientWithResponses) UsersMeRetrieveWithResponse(ctx context.Context, p
 		return nil, err
 	}
 	return ParseUsersMeRetrieveResponse(rsp)
+}
+
+// ParseEventSubscriptionsDestroyResponse parses an HTTP response from a EventSubscriptionsDestroyWithResponse call
+func ParseEventSubscriptionsDestroyResponse(rsp *http.Response) (*EventSubscriptionsDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EventSubscriptionsDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers EventSubscriptionsDestroyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseEventSubscriptionsCreateQueueResponse parses an HTTP response from a EventSubscriptionsCreateQueueWithResponse call
@@ -15793,6 +16591,13 @@ func ParseMarketplaceOrdersSetStateDoneResponse(rsp *http.Response) (*Marketplac
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest RefusedForOfferingType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest InvalidState
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -15870,6 +16675,13 @@ func ParseMarketplaceOrdersSetStateErredResponse(rsp *http.Response) (*Marketpla
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest RefusedForOfferingType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest InvalidState
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -15946,6 +16758,13 @@ func ParseMarketplaceOrdersSetStateExecutingResponse(rsp *http.Response) (*Marke
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest RefusedForOfferingType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest InvalidState
@@ -17324,6 +18143,87 @@ func ParseMarketplaceResourceAPIKeysRotateResponse(rsp *http.Response) (*Marketp
 	return response, nil
 }
 
+// ParseMarketplaceResourceAPIKeysSetDeletedResponse parses an HTTP response from a MarketplaceResourceAPIKeysSetDeletedWithResponse call
+func ParseMarketplaceResourceAPIKeysSetDeletedResponse(rsp *http.Response) (*MarketplaceResourceAPIKeysSetDeletedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarketplaceResourceAPIKeysSetDeletedResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ResourceAPIKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest InvalidState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers MarketplaceResourceAPIKeysSetDeletedResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseMarketplaceResourceAPIKeysSetErredResponse parses an HTTP response from a MarketplaceResourceAPIKeysSetErredWithResponse call
 func ParseMarketplaceResourceAPIKeysSetErredResponse(rsp *http.Response) (*MarketplaceResourceAPIKeysSetErredResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -17473,6 +18373,168 @@ func ParseMarketplaceResourceAPIKeysSetKeyResponse(rsp *http.Response) (*Marketp
 	switch {
 	case rsp.StatusCode == 429:
 		var headers MarketplaceResourceAPIKeysSetKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMarketplaceResourceAPIKeysSetOkResponse parses an HTTP response from a MarketplaceResourceAPIKeysSetOkWithResponse call
+func ParseMarketplaceResourceAPIKeysSetOkResponse(rsp *http.Response) (*MarketplaceResourceAPIKeysSetOkResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarketplaceResourceAPIKeysSetOkResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ResourceAPIKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest InvalidState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers MarketplaceResourceAPIKeysSetOkResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMarketplaceResourceAPIKeysSetPausedResponse parses an HTTP response from a MarketplaceResourceAPIKeysSetPausedWithResponse call
+func ParseMarketplaceResourceAPIKeysSetPausedResponse(rsp *http.Response) (*MarketplaceResourceAPIKeysSetPausedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarketplaceResourceAPIKeysSetPausedResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ResourceAPIKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest InvalidState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers MarketplaceResourceAPIKeysSetPausedResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

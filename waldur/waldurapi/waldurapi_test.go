@@ -180,7 +180,8 @@ func TestActionRequestsTargetWaldurPaths(t *testing.T) {
 	assert.Equal(t, "/api/marketplace-orders/"+id.String()+"/set_state_erred/", req.URL.Path)
 	var body map[string]any
 	require.NoError(t, json.NewDecoder(req.Body).Decode(&body))
-	assert.Equal(t, map[string]any{"error_message": "backend failed"}, body, "empty optional fields are omitted")
+	assert.Equal(t, map[string]any{"error_message": "backend failed", "error_traceback": ""}, body,
+		"Waldur reads both keys, so an empty traceback is still sent")
 
 	req, err = waldurapi.NewMarketplaceOrdersCountRequest("https://waldur.example.org", &waldurapi.MarketplaceOrdersCountParams{})
 	require.NoError(t, err)

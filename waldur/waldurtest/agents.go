@@ -325,8 +325,13 @@ func (s *Server) registerQueue(c *reqCtx) reply {
 	if b.ObjectTypes != nil {
 		q.ObjectTypes = slices.Clone(*b.ObjectTypes)
 	}
-	// Every call sets the broker password to the credential of the request.
+	// Every call sets the broker password to the credential of the request:
+	// the PAT or DRF token, and for an OIDC-authenticated call the user's
+	// DRF token.
 	q.Password = c.cred
+	if c.kind == credOIDC {
+		q.Password = c.user.Token
+	}
 	q.Created = code == http.StatusCreated
 	c.provision = append(c.provision, q.clone())
 	types := q.ObjectTypes
@@ -366,6 +371,7 @@ func (s *Server) registerEventSubscription(c *reqCtx) reply {
 	sub := &subscription{
 		UUID: uuid.New(), User: c.user, Description: b.Description, ObjectTypes: []string{*b.Type},
 		SourceIP: "127.0.0.1", Created: c.now, Modified: c.now,
+		Password: c.user.Token, // the DRF token, whatever authenticated the call
 	}
 	s.st.subscriptions.add(sub.UUID, sub)
 	return jsonReply(http.StatusCreated, s.renderSubscription(sub))
@@ -413,7 +419,7 @@ func (s *Server) createQueue(c *reqCtx) reply {
 	queue := func(q *subscriptionQueue, created bool) Queue {
 		return Queue{
 			Subscription: sub.UUID, Offering: offID, ObjectTypes: []string{q.ObjectType}, Name: q.Name,
-			VHost: q.VHost, Username: hexID(sub.UUID), Password: c.cred, Owner: sub.User.UUID, Created: created,
+			VHost: q.VHost, Username: hexID(sub.UUID), Password: sub.Password, Owner: sub.User.UUID, Created: created,
 		}
 	}
 	for _, q := range sub.queues {

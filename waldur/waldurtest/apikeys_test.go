@@ -12,8 +12,8 @@ import (
 
 func TestAPIKeyStateMachine(t *testing.T) {
 	valid := map[string][]string{
-		"set_key":   {"Updating", "Erred"},
-		"set_erred": {"Creating", "Updating"},
+		"set_key":   {"Creating", "Updating", "Erred"},
+		"set_erred": {"Creating", "Updating", "Deleting"},
 		"rotate":    {"OK", "Erred"},
 	}
 	target := map[string]string{"set_key": "OK", "set_erred": "Erred", "rotate": "Updating"}
@@ -21,7 +21,7 @@ func TestAPIKeyStateMachine(t *testing.T) {
 	off := s.AddOffering(waldurtest.OfferingSpec{})
 	res := s.AddResource(waldurtest.ResourceSpec{Offering: off, BackendID: "gw"})
 	for action, from := range valid {
-		for _, state := range []string{"Creating", "OK", "Updating", "Erred"} {
+		for _, state := range []string{"Creating", "OK", "Updating", "Erred", "Paused", "Deleting", "Deleted"} {
 			t.Run(action+"/"+state, func(t *testing.T) {
 				id := s.AddAPIKey(waldurtest.APIKeySpec{Resource: res, State: state})
 				r := call(t, s, "POST", "/api/marketplace-resource-api-keys/"+hex(id)+"/"+action+"/",
@@ -37,6 +37,72 @@ func TestAPIKeyStateMachine(t *testing.T) {
 			})
 		}
 	}
+}
+
+// Each command puts the key into its transitional state with the action as
+// pending_action, and only its own acknowledgement settles it.
+func TestAPIKeyCommandsAndTheirAcknowledgements(t *testing.T) {
+	commands := []struct {
+		action, from, pending, ack, settled string
+	}{
+		{"create", "Creating", "Creating", "set_key", "OK"},
+		{"rotate", "OK", "Updating", "set_key", "OK"},
+		{"pause", "OK", "Updating", "set_paused", "Paused"},
+		{"resume", "Paused", "Updating", "set_ok", "OK"},
+		{"update", "OK", "Updating", "set_ok", "OK"},
+		{"delete", "Paused", "Deleting", "set_deleted", "Deleted"},
+	}
+	acks := []string{"set_key", "set_ok", "set_paused", "set_deleted"}
+	s := waldurtest.NewServer(t)
+	off := s.AddOffering(waldurtest.OfferingSpec{})
+	res := s.AddResource(waldurtest.ResourceSpec{Offering: off, BackendID: "gw"})
+	for _, c := range commands {
+		t.Run(c.action, func(t *testing.T) {
+			id := s.AddAPIKey(waldurtest.APIKeySpec{Resource: res, State: c.from})
+			require.NoError(t, s.CommandAPIKey(id, c.action))
+			assert.Error(t, s.CommandAPIKey(id, c.action), "a command is not requested twice")
+			got, _ := s.APIKey(id)
+			assert.Equal(t, c.pending, string(got.State))
+			require.NotNil(t, got.PendingAction)
+			assert.Equal(t, c.action, string(*got.PendingAction))
+			ev := s.Events()
+			assert.Equal(t, c.action, ev[len(ev)-1].Payload["action"])
+
+			for _, ack := range acks {
+				if ack == c.ack {
+					continue
+				}
+				r := call(t, s, "POST", "/api/marketplace-resource-api-keys/"+hex(id)+"/"+ack+"/", map[string]string{"api_key": "k"})
+				assert.Contains(t, []int{400, 409}, r.status, "%s does not settle %s", ack, c.action)
+			}
+			r := call(t, s, "POST", "/api/marketplace-resource-api-keys/"+hex(id)+"/"+c.ack+"/", map[string]string{"api_key": "k"})
+			require.Equal(t, 200, r.status, "body: %s", r.body)
+			got, _ = s.APIKey(id)
+			assert.Equal(t, c.settled, string(got.State))
+			assert.Nil(t, got.PendingAction)
+			r = call(t, s, "POST", "/api/marketplace-resource-api-keys/"+hex(id)+"/"+c.ack+"/", map[string]string{"api_key": "k"})
+			assert.Contains(t, []int{400, 409}, r.status, "a settled command is not settled again")
+		})
+	}
+
+	t.Run("set_erred settles any and clears the pending action", func(t *testing.T) {
+		id := s.AddAPIKey(waldurtest.APIKeySpec{Resource: res})
+		require.NoError(t, s.CommandAPIKey(id, "delete"))
+		r := call(t, s, "POST", "/api/marketplace-resource-api-keys/"+hex(id)+"/set_erred/", map[string]string{"error_message": "gone wrong"})
+		require.Equal(t, 200, r.status)
+		got, _ := s.APIKey(id)
+		assert.Equal(t, "Erred", string(got.State))
+		assert.Nil(t, got.PendingAction)
+	})
+	t.Run("commands are refused from other states", func(t *testing.T) {
+		paused := s.AddAPIKey(waldurtest.APIKeySpec{Resource: res, State: "Paused"})
+		assert.Error(t, s.CommandAPIKey(paused, "pause"))
+		assert.Error(t, s.CommandAPIKey(paused, "rotate"))
+		ok := s.AddAPIKey(waldurtest.APIKeySpec{Resource: res})
+		assert.Error(t, s.CommandAPIKey(ok, "resume"))
+		assert.Error(t, s.CommandAPIKey(ok, "create"))
+		assert.Error(t, s.CommandAPIKey(ok, "revoke"))
+	})
 }
 
 func TestReportCreatedIsIdempotent(t *testing.T) {

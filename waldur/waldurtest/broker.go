@@ -57,8 +57,9 @@ type RabbitMQConfig struct {
 //
 // On register_queue and create_queue it sets the broker up as Waldur does
 // through the management API: the vhost (the owner's user UUID hex), the
-// user with the credential of the registering request as password and full
-// permissions on the vhost, and the durable queue with Waldur's arguments
+// user with full permissions on the vhost and the password Queue.Password
+// describes (register_queue: the credential of the call; legacy: the DRF
+// token the subscription was created with), and the durable queue with Waldur's arguments
 // (x-message-ttl 3600000, x-max-length 10000, x-overflow reject-publish-dlx,
 // dead letters through the default exchange to waldur.dlq.messages, which it
 // declares too). Registering again resets the password and recreates what

@@ -33,8 +33,9 @@
 // arrays paged by page and page_size (default 10, at most 300) with Link and
 // X-Result-Count headers, HEAD counts, sparse fieldsets with repeated field=,
 // DRF error bodies, and 401 with WWW-Authenticate: Token for missing or
-// invalid credentials. Requests authenticate with "Token <key>" or, for a
-// personal access token, "Bearer w_…".
+// invalid credentials. Requests authenticate with "Token <key>" (DRF token),
+// "Bearer w_…" (personal access token) or "Bearer <other>" (OIDC access
+// token); a credential sent under another kind's scheme is refused.
 //
 // Objects follow Waldur's state machines. Order actions are refused in other
 // states with 409 {"detail": "Valid states for operation: …"} (or, with
@@ -42,6 +43,17 @@
 // changes its resource as Waldur does: a Create order's resource becomes OK, a
 // Terminate order's Terminated, an Update order's limits are applied.
 // Offering users and resource API keys have their own transitions.
+//
+// The fake follows what Waldur's server code does where the schema does not
+// say: set_state_executing and set_state_erred answer 405 unless the offering
+// is Marketplace.Slurm, set_state_done unless it is Slurm, Basic or Support;
+// set_state_erred needs both error_message and error_traceback (Waldur fails
+// with 500 without either, the fake answers 400 naming the key); an order
+// with a future StartDate goes to pending-start-date on approval until
+// StartDueOrders; usage is filed under the month of its date in the server's
+// time zone (WithTimeZone); SyncStaleResources re-pushes resources whose
+// last_sync is over an hour old, as Waldur's resync does; offering_user
+// events carry the state as Waldur's FSM integer (5 = OK).
 // register_service, register_processor, register_queue,
 // register_event_subscription and create_queue are get-or-create: 201 when
 // created, 200 when the object existed.
@@ -52,8 +64,9 @@
 // # Events
 //
 // Where Waldur would publish to RabbitMQ (an order reaching pending-provider
-// or done, a username being set, a key rotation being requested, a project
-// role changing, a resource being paused) the server produces an Event, keeps
+// or done, a username being set, a command on a resource API key being
+// requested (CommandAPIKey, RotateAPIKey), a project role changing, a
+// resource being paused or resynced) the server produces an Event, keeps
 // it for Server.Events and hands it to the EventSink given with
 // WithEventSink; Server.Emit sends any other event the same way.
 // register_queue and create_queue hand the queue to a QueueProvisioner, so a

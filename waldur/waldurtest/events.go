@@ -89,7 +89,10 @@ type Queue struct {
 	// VHost is the owning user's UUID in hex.
 	VHost string
 	// Username and Password are the RabbitMQ credentials: for a unified queue a
-	// random login and the API credential of the registering request.
+	// random login and the PAT or DRF token of the last registering request
+	// (the user's DRF token when that request used OIDC); for a legacy queue
+	// the subscription's UUID hex and the user's DRF token at the time the
+	// subscription was created, which registering again does not refresh.
 	Username string
 	Password string
 	// Owner is the Waldur user who registered the queue.
@@ -205,7 +208,8 @@ func (s *Server) Queues() []Queue {
 	for _, q := range s.st.subQueues.list {
 		out = append(out, Queue{
 			Subscription: q.Subscription.UUID, Offering: q.Offering, ObjectTypes: []string{q.ObjectType},
-			Name: q.Name, VHost: q.VHost, Username: hexID(q.Subscription.UUID), Owner: q.Subscription.User.UUID,
+			Name: q.Name, VHost: q.VHost, Username: hexID(q.Subscription.UUID), Password: q.Subscription.Password,
+			Owner: q.Subscription.User.UUID,
 		})
 	}
 	return out

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/gsv-platform/waldur-agent-go/waldur"
 	"github.com/gsv-platform/waldur-agent-go/waldur/waldurtest"
@@ -115,4 +116,50 @@ func ExampleWithEventSink() {
 	// Output:
 	// 1 order pending-consumer
 	// 2 order pending-provider
+}
+
+// An order with a start date waits in pending-start-date after approval, and
+// executes once StartDueOrders finds its date has come.
+func ExampleServer_StartDueOrders() {
+	clock := waldurtest.NewClock(time.Date(2026, 8, 10, 9, 0, 0, 0, time.UTC))
+	s := waldurtest.New(waldurtest.WithClock(clock.Now))
+	defer s.Close()
+	offering := s.AddOffering(waldurtest.OfferingSpec{})
+	order := s.AddOrder(waldurtest.OrderSpec{Offering: offering, StartDate: time.Date(2026, 8, 12, 0, 0, 0, 0, time.UTC)})
+
+	ctx := context.Background()
+	c := s.Client()
+	if err := c.Orders.Approve(ctx, order); err != nil {
+		fmt.Println("approve:", err)
+	}
+	o, _ := c.Orders.Get(ctx, order, "state")
+	fmt.Println(o.State, len(s.StartDueOrders()))
+
+	clock.Add(72 * time.Hour)
+	fmt.Println(len(s.StartDueOrders()))
+	o, _ = c.Orders.Get(ctx, order, "state")
+	fmt.Println(o.State)
+	// Output:
+	// pending-start-date 0
+	// 1
+	// executing
+}
+
+// Waldur's resync pushes the resource event for resources whose last_sync
+// is over an hour old until the agent calls refresh_last_sync.
+func ExampleServer_SyncStaleResources() {
+	s := waldurtest.New()
+	defer s.Close()
+	offering := s.AddOffering(waldurtest.OfferingSpec{})
+	stale := s.AddResource(waldurtest.ResourceSpec{Offering: offering, LastSync: time.Now().Add(-2 * time.Hour)})
+	s.AddResource(waldurtest.ResourceSpec{Offering: offering})
+
+	fmt.Println(len(s.SyncStaleResources()))
+	if err := s.Client().Resources.RefreshLastSync(context.Background(), stale); err != nil {
+		fmt.Println("refresh:", err)
+	}
+	fmt.Println(len(s.SyncStaleResources()))
+	// Output:
+	// 1
+	// 0
 }

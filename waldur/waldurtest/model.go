@@ -22,6 +22,7 @@ type user struct {
 	Password      string
 	Token         string
 	PAT           string
+	OIDC          string // an OIDC access token, if any
 	TokenLifetime *int
 	Created       time.Time
 }
@@ -120,6 +121,7 @@ type order struct {
 	Created        time.Time
 	Modified       time.Time
 	CompletedAt    *time.Time
+	StartDate      *time.Time
 	// transitions lists the successful state-changing actions called on the
 	// order over the API, oldest first.
 	transitions []string
@@ -205,14 +207,17 @@ type userUsage struct {
 }
 
 type apiKey struct {
-	UUID         uuid.UUID
-	Resource     *resource
-	ClientID     string
-	State        string
-	ErrorMessage string
-	key          string
-	Created      time.Time
-	Modified     time.Time
+	UUID     uuid.UUID
+	Resource *resource
+	ClientID string
+	State    string
+	// PendingAction is the command the agent has yet to acknowledge, "" when
+	// none (newer than Waldur 8.1.2).
+	PendingAction string
+	ErrorMessage  string
+	key           string
+	Created       time.Time
+	Modified      time.Time
 }
 
 type identity struct {
@@ -262,7 +267,10 @@ type subscription struct {
 	SourceIP    string
 	Created     time.Time
 	Modified    time.Time
-	queues      []*subscriptionQueue
+	// Password is the RabbitMQ password: the user's DRF token when the
+	// subscription was created. Registering it again does not change it.
+	Password string
+	queues   []*subscriptionQueue
 }
 
 type subscriptionQueue struct {

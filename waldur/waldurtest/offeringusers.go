@@ -50,6 +50,7 @@ func offeringUserTransition(action string) (from []string, to string) {
 	return nil, ""
 }
 
+// offeringUserStates lists the states in the order of Waldur's FSM integers.
 func offeringUserStates() []string {
 	return []string{ouRequested, ouCreating, ouPendingLinking, ouPendingValidation, ouOK, ouRequestedDeletion,
 		ouDeleting, ouDeleted, ouErrorCreating, ouErrorDeleting}
@@ -153,8 +154,14 @@ func (s *Server) emitUsernameSet(c *reqCtx, ou *offeringUser) {
 	}
 	s.emitLocked(c, "offering_user", ou.Offering.UUID, map[string]any{
 		"username": ou.Username, "offering_user_uuid": hexID(ou.UUID), "user_uuid": hexID(ou.User.UUID),
-		"state": ou.State, "action": "username_set", "resource_backend_ids": ids,
+		"state": offeringUserStateNumber(ou.State), "action": "username_set", "resource_backend_ids": ids,
 	})
+}
+
+// offeringUserStateNumber is the FSM integer of a state name (1 = Requested,
+// 5 = OK, ...; 0 if unknown): events carry the number, REST the name.
+func offeringUserStateNumber(name string) int {
+	return slices.Index(offeringUserStates(), name) + 1
 }
 
 func (s *Server) offeringUserAction(action string) handlerFunc {

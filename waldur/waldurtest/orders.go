@@ -60,6 +60,25 @@ func (a orderAction) validFrom() []string {
 	return nil
 }
 
+// allowedFor reports whether Waldur's OfferingTypeValidator lets the action
+// through for an offering of type typ.
+func (a orderAction) allowedFor(typ string) bool {
+	switch a {
+	case actExecuting, actErred:
+		return typ == offeringTypeSlurm
+	case actDone:
+		return typ == offeringTypeSlurm || typ == offeringTypeBasic || typ == offeringTypeSupport
+	}
+	return true
+}
+
+// Offering types Waldur's order actions check.
+const (
+	offeringTypeSlurm   = "Marketplace.Slurm"
+	offeringTypeBasic   = "Marketplace.Basic"
+	offeringTypeSupport = "Marketplace.Support"
+)
+
 func (a orderAction) target() string {
 	switch a {
 	case actApprove, actExecuting:
@@ -98,9 +117,15 @@ func (s *Server) orderAction(a orderAction) handlerFunc {
 		if !ok {
 			return rep
 		}
-		// Waldur runs the state validators before the body is parsed.
+		// Waldur runs the validators before the body is parsed: the state
+		// first, then the offering type (set_state_erred has only the type
+		// check in Waldur; the fake checks its state too).
 		if valid := a.validFrom(); !slices.Contains(valid, o.State) {
 			return c.invalidState(valid...)
+		}
+		if !a.allowedFor(o.Offering.Type) {
+			return detail(http.StatusMethodNotAllowed,
+				"The order's offering with "+o.Offering.Type+" type does not support this action")
 		}
 		switch a {
 		case actApprove:
@@ -125,14 +150,29 @@ func (s *Server) orderAction(a orderAction) handlerFunc {
 			}
 			o.ProviderReject = body.Comment
 		case actErred:
+			// Waldur reads both keys from the validated data and fails with
+			// a KeyError (500) when one is missing; the fake names the
+			// missing key with a 400 instead, so a test sees what is wrong.
 			var body struct {
-				Message   string `json:"error_message"`
-				Traceback string `json:"error_traceback"`
+				Message   *string `json:"error_message"`
+				Traceback *string `json:"error_traceback"`
 			}
 			if rep, ok := c.decode(&body); !ok {
 				return rep
 			}
-			o.ErrorMessage, o.ErrorTraceback = body.Message, body.Traceback
+			switch {
+			case body.Message == nil:
+				return required("error_message")
+			case body.Traceback == nil:
+				return required("error_traceback")
+			}
+			o.ErrorMessage, o.ErrorTraceback = *body.Message, *body.Traceback
+		}
+		if a == actApprove && o.StartDate != nil && o.StartDate.After(c.now) {
+			// Orders with a start date in the future wait for it.
+			s.moveOrder(c, o, orderPendingStartDate)
+			o.transitions = append(o.transitions, string(a))
+			return detail(http.StatusOK, "Order is pending start date.")
 		}
 		s.moveOrder(c, o, a.target())
 		o.transitions = append(o.transitions, string(a))

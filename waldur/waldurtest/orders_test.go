@@ -44,7 +44,7 @@ func TestOrderStateMachine(t *testing.T) {
 			t.Run(action+"/"+state, func(t *testing.T) {
 				id := s.AddOrder(waldurtest.OrderSpec{Offering: off, State: state})
 				r := call(t, s, "POST", "/api/marketplace-orders/"+hex(id)+"/"+action+"/",
-					map[string]string{"backend_id": "job-1"})
+					map[string]string{"backend_id": "job-1", "error_message": "", "error_traceback": ""})
 				got, _ := s.Order(id)
 				if !slices.Contains(from, state) {
 					require.Equal(t, http.StatusConflict, r.status, "body: %s", r.body)

@@ -138,6 +138,9 @@ func (s *Server) renderOrder(o *order) waldurapi.Order {
 		out.ProviderUUID = off.Customer.UUID
 		out.ProviderName = off.Customer.Name
 	}
+	if o.StartDate != nil {
+		out.StartDate = &openapi_types.Date{Time: o.StartDate.UTC().Truncate(24 * time.Hour)}
+	}
 	if o.Resource != nil {
 		out.MarketplaceResourceUUID = o.Resource.UUID
 		out.ResourceName = o.Resource.Name
@@ -213,7 +216,7 @@ func (s *Server) hasAPIKeys(r *resource) bool {
 
 // currentUsages reports the usage of the current billing period by component.
 func (s *Server) currentUsages(r *resource) map[string]float64 {
-	period := billingPeriod(s.now())
+	period := s.billingPeriod(s.now())
 	var out map[string]float64
 	for _, u := range r.usages {
 		if !u.BillingPeriod.Equal(period) {
@@ -260,8 +263,16 @@ func (s *Server) renderAPIKey(k *apiKey) waldurapi.ResourceAPIKey {
 	return waldurapi.ResourceAPIKey{
 		UUID: k.UUID, ResourceUUID: k.Resource.UUID, ResourceBackendID: k.Resource.BackendID,
 		ClientID: k.ClientID, State: waldurapi.ResourceAPIKeyState(k.State), ErrorMessage: k.ErrorMessage,
-		Modified: k.Modified,
+		Modified: k.Modified, PendingAction: pendingAction(k.PendingAction),
 	}
+}
+
+func pendingAction(a string) *waldurapi.ResourceAPIKeyAction {
+	if a == "" {
+		return nil
+	}
+	v := waldurapi.ResourceAPIKeyAction(a)
+	return &v
 }
 
 func (s *Server) renderIdentity(id *identity) waldurapi.AgentIdentity {

@@ -86,6 +86,9 @@ func (s *Server) buildRoutes() {
 		{"GET", "/api/marketplace-resource-api-keys/{uuid}/", "marketplace_resource_api_keys_retrieve", s.getAPIKey},
 		{"POST", "/api/marketplace-resource-api-keys/{uuid}/set_key/", "marketplace_resource_api_keys_set_key", s.setAPIKey},
 		{"POST", "/api/marketplace-resource-api-keys/{uuid}/set_erred/", "marketplace_resource_api_keys_set_erred", s.setAPIKeyErred},
+		{"POST", "/api/marketplace-resource-api-keys/{uuid}/set_ok/", "marketplace_resource_api_keys_set_ok", s.setAPIKeyOK},
+		{"POST", "/api/marketplace-resource-api-keys/{uuid}/set_paused/", "marketplace_resource_api_keys_set_paused", s.setAPIKeyPaused},
+		{"POST", "/api/marketplace-resource-api-keys/{uuid}/set_deleted/", "marketplace_resource_api_keys_set_deleted", s.setAPIKeyDeleted},
 		{"POST", "/api/marketplace-resource-api-keys/{uuid}/rotate/", "marketplace_resource_api_keys_rotate", s.rotateAPIKey},
 	}
 	s.mux = http.NewServeMux()
@@ -136,5 +139,8 @@ func operationsSince81() []string {
 		"marketplace_resource_api_keys_set_key",
 		"marketplace_resource_api_keys_set_erred",
 		"marketplace_resource_api_keys_rotate",
+		"marketplace_resource_api_keys_set_ok",
+		"marketplace_resource_api_keys_set_paused",
+		"marketplace_resource_api_keys_set_deleted",
 	}
 }

@@ -25,8 +25,10 @@ type UserSpec struct {
 	// Token is the user's DRF token; default 40 random hex digits.
 	Token string
 	// PAT is a personal access token (w_…) accepted as Bearer; default random.
-	PAT     string
-	IsStaff bool
+	PAT string
+	// OIDCToken is an OIDC access token accepted as Bearer; default random.
+	OIDCToken string
+	IsStaff   bool
 }
 
 // CustomerSpec describes an organisation.
@@ -73,10 +75,15 @@ type PlanSpec struct {
 
 // OfferingSpec describes an offering the default provider user manages.
 type OfferingSpec struct {
-	UUID            uuid.UUID
-	Name            string // default "Offering <n>"
-	Slug            string
-	Type            string // default "Marketplace.Slurm", the site-agent type
+	UUID uuid.UUID
+	Name string // default "Offering <n>"
+	Slug string
+	// Type is the offering type; default "Marketplace.Slurm", the site-agent
+	// type. Waldur refuses some order actions for other types with 405:
+	// set_state_executing and set_state_erred are for Marketplace.Slurm only,
+	// set_state_done for Marketplace.Slurm, Marketplace.Basic and
+	// Marketplace.Support.
+	Type            string
 	State           string // default "Active"
 	Customer        uuid.UUID
 	BackendID       string
@@ -107,6 +114,11 @@ type OrderSpec struct {
 	RequestComment string
 	CreatedBy      uuid.UUID // default: nobody
 	Created        time.Time // default: now
+	// StartDate, when set, is the order's start_date: approving the order
+	// before then moves it to pending-start-date instead of executing, as
+	// Waldur does when order start dates are enabled; StartDueOrders moves
+	// it on once the date has come.
+	StartDate time.Time
 }
 
 // ResourceSpec describes a marketplace resource.
@@ -125,6 +137,9 @@ type ResourceSpec struct {
 	Paused               bool
 	Downscaled           bool
 	RestrictMemberAccess bool
+	// LastSync is when the resource was last synced (refresh_last_sync);
+	// default now.
+	LastSync time.Time
 }
 
 // OfferingUserSpec describes a user's account on an offering.
@@ -155,7 +170,7 @@ type APIKeySpec struct {
 	Resource uuid.UUID // required
 	ClientID string    // default "<backend_id or resource hex>-<n>"
 	Key      string    // default random
-	State    string    // Creating, OK (default), Updating, Erred
+	State    string    // Creating, OK (default), Updating, Erred, Paused, Deleting, Deleted
 }
 
 func orNew(id uuid.UUID) uuid.UUID {
@@ -186,7 +201,7 @@ func (s *Server) addUserLocked(spec UserSpec) *user {
 		UUID: orNew(spec.UUID), Username: orDefault(spec.Username, fmt.Sprintf("user-%d", n)),
 		FullName: spec.FullName, Email: spec.Email, IsStaff: spec.IsStaff, Password: spec.Password,
 		Token: orDefault(spec.Token, randomHex(20)), PAT: orDefault(spec.PAT, "w_"+randomHex(24)),
-		Created: s.now(),
+		OIDC: orDefault(spec.OIDCToken, "eyJ"+randomHex(24)), Created: s.now(),
 	}
 	if u.FullName == "" {
 		u.FullName = u.Username
@@ -194,6 +209,7 @@ func (s *Server) addUserLocked(spec UserSpec) *user {
 	s.st.users.add(u.UUID, u)
 	s.st.tokens[u.Token] = u
 	s.st.tokens[u.PAT] = u
+	s.st.tokens[u.OIDC] = u
 	return u
 }
 
@@ -209,6 +225,19 @@ func (s *Server) UserToken(id uuid.UUID) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.mustUser(id).Token
+}
+
+// RotateToken gives a user a new DRF token, as regenerating it in Waldur
+// does, and returns it; the old one is refused from now on. Legacy event
+// subscriptions keep the RabbitMQ password they were created with.
+func (s *Server) RotateToken(id uuid.UUID) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.mustUser(id)
+	delete(s.st.tokens, u.Token)
+	u.Token = randomHex(20)
+	s.st.tokens[u.Token] = u
+	return u.Token
 }
 
 // ExpireToken makes a DRF token or PAT fail with 401 "Token has expired.",
@@ -344,7 +373,7 @@ func (s *Server) AddOffering(spec OfferingSpec) uuid.UUID {
 	n := len(s.st.offerings.list) + 1
 	o := &offering{
 		UUID: orNew(spec.UUID), Name: orDefault(spec.Name, fmt.Sprintf("Offering %d", n)),
-		Slug: orDefault(spec.Slug, fmt.Sprintf("offering-%d", n)), Type: orDefault(spec.Type, "Marketplace.Slurm"),
+		Slug: orDefault(spec.Slug, fmt.Sprintf("offering-%d", n)), Type: orDefault(spec.Type, offeringTypeSlurm),
 		State: orDefault(spec.State, "Active"), BackendID: spec.BackendID, Customer: s.customerOrDefault(spec.Customer),
 		PluginOptions: cloneMap(spec.PluginOptions), BackendMetadata: cloneMap(spec.BackendMetadata), Created: s.now(),
 	}
@@ -418,6 +447,9 @@ func (s *Server) addResourceLocked(spec ResourceSpec) *resource {
 		Downscaled: spec.Downscaled, RestrictMemberAccess: spec.RestrictMemberAccess,
 		Created: now, Modified: now, LastSync: now,
 	}
+	if !spec.LastSync.IsZero() {
+		r.LastSync = spec.LastSync
+	}
 	r.Slug = r.Name
 	s.st.resources.add(r.UUID, r)
 	return r
@@ -460,6 +492,9 @@ func (s *Server) addOrderLocked(c *reqCtx, spec OrderSpec) *order {
 		Plan: s.planOrDefault(off, spec.Plan), Type: typ, State: state, Limits: cloneLimits(spec.Limits),
 		Attributes: cloneMap(spec.Attributes), BackendID: spec.BackendID, RequestComment: spec.RequestComment,
 		Created: created, Modified: created,
+	}
+	if !spec.StartDate.IsZero() {
+		o.StartDate = &spec.StartDate
 	}
 	if spec.CreatedBy != uuid.Nil {
 		o.CreatedBy = s.mustUser(spec.CreatedBy)
@@ -530,6 +565,24 @@ func (s *Server) SetOrderState(id uuid.UUID, state string) {
 	})
 }
 
+// StartDueOrders moves every order in pending-start-date whose start date has
+// come (by the server's clock) to executing, as Waldur's periodic task does,
+// and returns their UUIDs. Waldur emits no order event for this move: an
+// agent finds such orders in its next listing of executing orders.
+func (s *Server) StartDueOrders() []uuid.UUID {
+	var ids []uuid.UUID
+	s.seed(func(c *reqCtx) {
+		for _, o := range s.st.orders.list {
+			if o.State != orderPendingStartDate || (o.StartDate != nil && o.StartDate.After(c.now)) {
+				continue
+			}
+			s.moveOrder(c, o, orderExecuting)
+			ids = append(ids, o.UUID)
+		}
+	})
+	return ids
+}
+
 // AddOfferingUser adds a user's account on an offering.
 func (s *Server) AddOfferingUser(spec OfferingUserSpec) uuid.UUID {
 	s.mu.Lock()
@@ -577,7 +630,7 @@ func (s *Server) AddComponentUsage(spec UsageSpec) uuid.UUID {
 	if date.IsZero() {
 		date = s.now()
 	}
-	period := billingPeriod(date)
+	period := s.billingPeriod(date)
 	cu := s.findUsage(r, comp, period)
 	if cu == nil {
 		cu = &componentUsage{UUID: uuid.New(), Resource: r, Component: comp,
@@ -598,7 +651,7 @@ func (s *Server) AddAPIKey(spec APIKeySpec) uuid.UUID {
 		panic(fmt.Sprintf("waldurtest: no resource %s", spec.Resource))
 	}
 	state := orDefault(spec.State, keyOK)
-	if !slices.Contains([]string{keyCreating, keyOK, keyUpdating, keyErred}, state) {
+	if !slices.Contains([]string{keyCreating, keyOK, keyUpdating, keyErred, keyPaused, keyDeleting, keyDeleted}, state) {
 		panic(fmt.Sprintf("waldurtest: invalid API key state %q", state))
 	}
 	prefix := orDefault(r.BackendID, hexID(r.UUID))
@@ -616,7 +669,23 @@ func (s *Server) AddAPIKey(spec APIKeySpec) uuid.UUID {
 // RotateAPIKey requests a new value for a key as its consumer would: an OK or
 // Erred key of a live resource becomes Updating and the
 // resource_api_key_rotation event is emitted. It fails in other states.
-func (s *Server) RotateAPIKey(id uuid.UUID) error {
+func (s *Server) RotateAPIKey(id uuid.UUID) error { return s.CommandAPIKey(id, "rotate") }
+
+// CommandAPIKey requests a command on a key as Waldur does (newer than
+// 8.1.2): the key takes the command's transitional state with the action as
+// its pending_action, and the resource_api_key_rotation event carries the
+// action. The commands and the states they are valid from:
+//
+//	create  Creating, without a pending action (a key Waldur created) → Creating
+//	rotate  OK, Erred      → Updating, settled by set_key
+//	pause   OK             → Updating, settled by set_paused (→ Paused)
+//	resume  Paused         → Updating, settled by set_ok
+//	update  OK             → Updating, settled by set_ok
+//	delete  OK, Paused, Erred → Deleting, settled by set_deleted (→ Deleted)
+//
+// create is settled by set_key; set_erred settles any. It fails in other
+// states, and when the key's resource is not live.
+func (s *Server) CommandAPIKey(id uuid.UUID, action string) error {
 	var err error
 	s.seed(func(c *reqCtx) {
 		k := s.st.apiKeys.get(id)
@@ -624,8 +693,8 @@ func (s *Server) RotateAPIKey(id uuid.UUID) error {
 			err = fmt.Errorf("waldurtest: no API key %s", id)
 			return
 		}
-		if _, ok := s.requestRotation(c, k); !ok {
-			err = fmt.Errorf("waldurtest: API key %s is %s, not OK or Erred, or its resource is not live", id, k.State)
+		if _, ok := s.requestCommand(c, k, action); !ok {
+			err = fmt.Errorf("waldurtest: API key %s is %s: %s is not valid now, or its resource is not live", id, k.State, action)
 		}
 	})
 	return err
@@ -666,14 +735,51 @@ func (s *Server) ChangeResource(id uuid.UUID, ch ResourceChange) {
 		}
 		r.Modified = c.now
 		if flags {
-			s.emitLocked(c, "resource", r.Offering.UUID, map[string]any{
-				"resource_uuid": hexID(r.UUID), "resource_backend_id": r.BackendID, "downscaled": r.Downscaled,
-				"restrict_member_access": r.RestrictMemberAccess, "paused": r.Paused, "limits": limitsPayload(r.Limits),
-				"resource_name": r.Name, "resource_state": r.State, "project_uuid": hexID(r.Project.UUID),
-				"project_name": r.Project.Name,
-			})
+			s.emitResource(c, r)
 		}
 	})
+}
+
+// emitResource emits the resource event in its enriched (unified) form.
+func (s *Server) emitResource(c *reqCtx, r *resource) {
+	s.emitLocked(c, "resource", r.Offering.UUID, map[string]any{
+		"resource_uuid": hexID(r.UUID), "resource_backend_id": r.BackendID, "downscaled": r.Downscaled,
+		"restrict_member_access": r.RestrictMemberAccess, "paused": r.Paused, "limits": limitsPayload(r.Limits),
+		"resource_name": r.Name, "resource_state": r.State, "project_uuid": hexID(r.Project.UUID),
+		"project_name": r.Project.Name,
+	})
+}
+
+// Waldur's periodic resource resync: every 10 minutes it emits the resource
+// event for up to 50 OK or Erred resources of site-agent offerings whose
+// last_sync is more than an hour old, oldest first. It does not touch
+// last_sync itself: only the agent's refresh_last_sync does, so a resource the
+// agent never refreshes comes back every time.
+const (
+	staleSyncAge   = time.Hour
+	staleSyncBatch = 50
+)
+
+// SyncStaleResources runs Waldur's resync once, by the server's clock: it
+// emits the resource event for each resource that is due and returns their
+// UUIDs, oldest last_sync first.
+func (s *Server) SyncStaleResources() []uuid.UUID {
+	var ids []uuid.UUID
+	s.seed(func(c *reqCtx) {
+		var due []*resource
+		for _, r := range s.st.resources.list {
+			if (r.State == resOK || r.State == resErred) && r.Offering.Type == offeringTypeSlurm &&
+				c.now.Sub(r.LastSync) > staleSyncAge {
+				due = append(due, r)
+			}
+		}
+		slices.SortStableFunc(due, func(a, b *resource) int { return a.LastSync.Compare(b.LastSync) })
+		for _, r := range due[:min(len(due), staleSyncBatch)] {
+			s.emitResource(c, r)
+			ids = append(ids, r.UUID)
+		}
+	})
+	return ids
 }
 
 // Emit emits an arbitrary event for an offering, for object types the server

@@ -30,6 +30,7 @@ type Server struct {
 	routes map[string]*route // by ServeMux pattern
 	log    *slog.Logger
 	now    func() time.Time
+	loc    *time.Location // Waldur's TIME_ZONE, for billing periods
 	sink   EventSink
 	prov   QueueProvisioner
 
@@ -65,6 +66,7 @@ type config struct {
 	disabled      []string
 	faults        Faults
 	callLimit     int
+	loc           *time.Location
 }
 
 // WithToken sets the DRF token of the default provider user (40 hex digits in
@@ -77,6 +79,13 @@ func WithUsername(name string) Option { return func(c *config) { c.username = na
 // WithClock sets the clock used for created/modified timestamps, last_run,
 // last_sync and default billing periods. The default is time.Now.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithTimeZone sets the server's time zone (Waldur's TIME_ZONE setting). Waldur
+// files usage under the billing month of the usage date in its own zone
+// (month_start(localtime(date))), so an instant just after midnight UTC on the
+// 1st is still in the previous month for a server west of UTC. The default
+// is UTC.
+func WithTimeZone(loc *time.Location) Option { return func(c *config) { c.loc = loc } }
 
 // WithLogger sets the logger for server-side problems, such as a failing event
 // sink. The default discards.
@@ -140,9 +149,13 @@ func New(opts ...Option) *Server {
 	if cfg.now == nil {
 		cfg.now = time.Now
 	}
+	if cfg.loc == nil {
+		cfg.loc = time.UTC
+	}
 	s := &Server{
 		log:           cfg.log,
 		now:           cfg.now,
+		loc:           cfg.loc,
 		sink:          cfg.sink,
 		prov:          cfg.prov,
 		invalidStatus: cfg.invalidStatus,
@@ -191,6 +204,10 @@ func (s *Server) Token() string { return s.provider.Token }
 // sent as "Authorization: Bearer <pat>".
 func (s *Server) PAT() string { return s.provider.PAT }
 
+// OIDCToken returns an OIDC access token of the default provider user, sent
+// as "Authorization: Bearer <token>".
+func (s *Server) OIDCToken() string { return s.provider.OIDC }
+
 // ProviderUser returns the UUID of the default provider user.
 func (s *Server) ProviderUser() uuid.UUID { return s.provider.UUID }
 
@@ -205,6 +222,7 @@ type reqCtx struct {
 	body   []byte
 	user   *user
 	cred   string
+	kind   credKind // of cred, once authenticated
 	op     string
 	now    time.Time
 	events []Event
@@ -308,19 +326,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// authenticate checks the Authorization header against the users' DRF tokens
-// and PATs and sets c.user. On failure c.cred says why. Bearer values other
-// than PATs would be OIDC tokens in Waldur; they are not modelled and refused.
+// authenticate checks the Authorization header against the users' DRF tokens,
+// PATs and OIDC tokens and sets c.user and c.kind. On failure c.cred says why.
+// As in Waldur, the scheme picks the backend: "Token" is a DRF token, a
+// bearer starting with "w_" a PAT, any other bearer an OIDC token; a valid
+// credential sent under another kind's scheme is refused.
 func (s *Server) authenticate(r *http.Request, c *reqCtx) bool {
 	h := r.Header.Get("Authorization")
 	scheme, cred, _ := strings.Cut(h, " ")
 	cred = strings.TrimSpace(cred)
+	var kind credKind
 	switch {
 	case h == "":
 		c.cred = ""
 		return false
-	case strings.EqualFold(scheme, "Token") && cred != "":
+	case cred == "":
+		c.cred = "invalid"
+		return false
+	case strings.EqualFold(scheme, "Token"):
+		kind = credDRF
 	case strings.EqualFold(scheme, "Bearer") && strings.HasPrefix(cred, "w_"):
+		kind = credPAT
+	case strings.EqualFold(scheme, "Bearer"):
+		kind = credOIDC
 	default:
 		c.cred = "invalid"
 		return false
@@ -329,6 +357,9 @@ func (s *Server) authenticate(r *http.Request, c *reqCtx) bool {
 	u := s.st.tokens[cred]
 	expired := s.st.expired[cred]
 	s.mu.Unlock()
+	if u != nil && cred != map[credKind]string{credDRF: u.Token, credPAT: u.PAT, credOIDC: u.OIDC}[kind] {
+		u = nil // e.g. a DRF token sent as a bearer goes to OIDC, which refuses it
+	}
 	switch {
 	case u == nil:
 		c.cred = "invalid"
@@ -337,9 +368,18 @@ func (s *Server) authenticate(r *http.Request, c *reqCtx) bool {
 		c.cred = "expired"
 		return false
 	}
-	c.user, c.cred = u, cred
+	c.user, c.cred, c.kind = u, cred, kind
 	return true
 }
+
+// credKind is how a request authenticated.
+type credKind int
+
+const (
+	credDRF credKind = iota + 1
+	credPAT
+	credOIDC
+)
 
 func (c *reqCtx) unauthorized() reply {
 	msg := "Authentication credentials were not provided."

@@ -13,9 +13,10 @@ import (
 	"github.com/google/uuid"
 )
 
-// billingPeriod is the first day of the month of t, in UTC.
-func billingPeriod(t time.Time) time.Time {
-	t = t.UTC()
+// billingPeriod is the first day of the month of t in the server's time
+// zone, as a date (midnight UTC).
+func (s *Server) billingPeriod(t time.Time) time.Time {
+	t = t.In(s.loc)
 	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 }
 
@@ -118,7 +119,7 @@ func (s *Server) setUsage(c *reqCtx) reply {
 		}
 		items = append(items, item{comp, amount, u.Description, u.MissingUsagePolicy, u.Recurring})
 	}
-	period := billingPeriod(date)
+	period := s.billingPeriod(date)
 	for _, it := range items {
 		cu := s.findUsage(r, it.comp, period)
 		if cu == nil {
