@@ -84,7 +84,7 @@ func New(cfg Config) (*Backend, error) {
 	if r == nil {
 		r = ExecRunner{BinDir: cfg.Settings.SlurmBinPath}
 	}
-	b.client = &Client{Runner: r, Cluster: cfg.Settings.ClusterName}
+	b.client = &Client{Runner: r, Cluster: cfg.Settings.ClusterName, serial: new(sync.Mutex)}
 	if b.tz == nil {
 		b.tz = time.Local
 	}

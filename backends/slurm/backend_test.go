@@ -1,6 +1,7 @@
 package slurm_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -139,17 +140,26 @@ func TestBackendStatusAndQoS(t *testing.T) {
 	assert.Equal(t, map[string]any{"account": "a_alloc", "parent_account": "p_proj"}, st.Metadata)
 	rec.commands()
 
-	require.NoError(t, b.RestoreResource(t.Context(), r))
-	require.NoError(t, b.DownscaleResource(t.Context(), r))
-	require.NoError(t, b.PauseResource(t.Context(), r))
-	assert.Equal(t, []string{
-		"sacctmgr -i -P -n show account where name=a_alloc format=Account,Description,Organization",
-		"sacctmgr -i -P -n modify account where name=a_alloc set qos=normal defaultqos=normal",
-		"sacctmgr -i -P -n show account where name=a_alloc format=Account,Description,Organization",
-		"sacctmgr -i -P -n modify account where name=a_alloc set qos=limited defaultqos=limited",
-		"sacctmgr -i -P -n show account where name=a_alloc format=Account,Description,Organization",
-		"sacctmgr -i -P -n modify account where name=a_alloc set qos=paused defaultqos=paused",
-	}, rec.commands())
+	show := "sacctmgr -i -P -n show assoc where account=a_alloc " + assocFmt
+	for _, step := range []struct {
+		qos string
+		do  func(context.Context, *waldur.Resource) error
+	}{{"normal", b.RestoreResource}, {"limited", b.DownscaleResource}, {"paused", b.PauseResource}} {
+		// Slurm shows the new QoS on the account and its user.
+		rec.on(show, "a_alloc||p_proj||"+step.qos+"|"+step.qos+"|1\na_alloc|alice|||"+step.qos+"|"+step.qos+"|1\n")
+		require.NoError(t, step.do(t.Context(), r))
+		assert.Equal(t, []string{
+			"sacctmgr -i -P -n show account where name=a_alloc format=Account,Description,Organization",
+			"sacctmgr -i -P -n modify user where account=a_alloc set qos=" + step.qos + " defaultqos=" + step.qos,
+			"sacctmgr -i -P -n modify account where name=a_alloc set qos=" + step.qos + " defaultqos=" + step.qos,
+			show,
+		}, rec.commands())
+	}
+
+	// sacctmgr refuses some changes with exit status 0; the read-back tells.
+	rec.on(show, "a_alloc||p_proj||normal,paused|paused|1\na_alloc|alice|||paused|paused|1\n")
+	assert.ErrorContains(t, b.RestoreResource(t.Context(), r), `account a_alloc kept default QoS "paused"`)
+	rec.commands()
 
 	noQoS := newBackend(t, rec, func(c *slurm.Config) { c.Settings.QoSPaused = "" })
 	err = noQoS.PauseResource(t.Context(), r)

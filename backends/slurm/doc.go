@@ -61,5 +61,7 @@
 // against the characters Slurm takes as one word before any command is
 // built; a failed command is a *CommandError quoting Slurm's message.
 // ExecRunner runs the real programs with a timeout; tests record a
-// Runner's answers.
+// Runner's answers. A Backend runs its changes one at a time: slurmdbd
+// serialises them anyway, and concurrent ones deadlock in its database
+// and have lost accounts just made. Reads run concurrently.
 package slurm

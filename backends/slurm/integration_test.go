@@ -26,7 +26,10 @@ import (
 
 // The integration tests run against the cluster .ci/slurm starts: node
 // with two CPUs, QoS "paused" (no jobs) and "limited", and the local
-// users slurmtest1..3 to submit jobs as.
+// users slurmtest1..3 to submit jobs as. They run one after another:
+// concurrent sacctmgr changes from several processes deadlock in
+// slurmdbd's database and can lose an account just made (a Backend runs
+// its own changes one at a time).
 
 // realCluster returns a backend on the real Slurm whose account names all
 // start with a prefix of their own, removed when the test ends.
@@ -72,7 +75,13 @@ func removeAccounts(t testing.TB, b *slurm.Backend, prefix string) {
 		for _, a := range mine {
 			if pass(a) {
 				_ = b.Client().CancelJobs(ctx, a)
-				if err := b.Client().RemoveAccount(ctx, a); err != nil {
+				// Cancelled jobs take a moment to end; until then Slurm
+				// refuses to remove their account.
+				var err error
+				if !assert.Eventually(t, func() bool {
+					err = b.Client().RemoveAccount(ctx, a)
+					return err == nil
+				}, 30*time.Second, 200*time.Millisecond) {
 					t.Logf("cleanup: %v", err)
 				}
 			}
@@ -138,7 +147,6 @@ func waitDone(t *testing.T, id string) {
 // limit, membership adds the team's user, the user's job runs, and the
 // usage Waldur receives is what sacct reports.
 func TestIntegrationAgent(t *testing.T) {
-	t.Parallel()
 	b, prefix := realCluster(t, cpuMinutes)
 	s := waldurtest.NewServer(t)
 	cust := s.AddCustomer(waldurtest.CustomerSpec{Name: "Physics", Slug: "physics"})
@@ -212,7 +220,6 @@ func TestIntegrationAgent(t *testing.T) {
 // TestIntegrationLimitEnforced: a job that would need more CPU-minutes
 // than the order's limit leaves is held by Slurm.
 func TestIntegrationLimitEnforced(t *testing.T) {
-	t.Parallel()
 	b, prefix := realCluster(t, cpuMinutes)
 	account := newAccount(t, b, prefix, map[string]int64{"cpu": 1})
 	require.NoError(t, b.AddMembers(t.Context(), &waldur.Resource{BackendID: account}, []siteagent.Member{{Username: "slurmtest1"}}))
@@ -224,7 +231,6 @@ func TestIntegrationLimitEnforced(t *testing.T) {
 
 // TestIntegrationPause: a paused account's new jobs wait; restored, they run.
 func TestIntegrationPause(t *testing.T) {
-	t.Parallel()
 	b, prefix := realCluster(t, cpuMinutes)
 	account := newAccount(t, b, prefix, nil)
 	r := &waldur.Resource{BackendID: account}
@@ -234,8 +240,7 @@ func TestIntegrationPause(t *testing.T) {
 	st, err := b.BackendStatus(t.Context(), r)
 	require.NoError(t, err)
 	assert.True(t, st.Paused)
-	id, err := submit(t, "slurmtest1", account, 1, "sleep 1")
-	require.NoError(t, err)
+	id := submitUnderQoS(t, account, "paused", "sleep 1")
 	waitPending(t, id, "QOSGrpJobs")
 
 	require.NoError(t, b.RestoreResource(t.Context(), r))
@@ -243,14 +248,40 @@ func TestIntegrationPause(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, st.Paused)
 	// A job submitted now runs under the default QoS.
-	id2, err := submit(t, "slurmtest1", account, 1, "true")
-	require.NoError(t, err)
-	waitDone(t, id2)
+	waitDone(t, submitUnderQoS(t, account, "normal", "true"))
+}
+
+// submitUnderQoS submits a job as slurmtest1 once slurmctld gives the
+// account's new jobs qos: it learns of a changed association from
+// slurmdbd a moment after sacctmgr returns. Jobs that got the old QoS are
+// cancelled.
+func submitUnderQoS(t *testing.T, account, qos, cmd string) string {
+	t.Helper()
+	var id string
+	eventually(t, "a job under QoS "+qos, func() bool {
+		var err error
+		if id, err = submit(t, "slurmtest1", account, 1, cmd); err != nil {
+			return false
+		}
+		out, err := exec.CommandContext(t.Context(), "squeue", "-h", "-j", id, "-o", "%q").Output()
+		got := strings.TrimSpace(string(out))
+		if err == nil && got == qos {
+			return true
+		}
+		if got == "" { // already finished: read its QoS from accounting
+			out, _ = exec.CommandContext(t.Context(), "sacct", "-n", "-P", "-X", "-j", id, "--format=QOS").Output()
+			if strings.TrimSpace(string(out)) == qos {
+				return true
+			}
+		}
+		_ = exec.Command("scancel", id).Run()
+		return false
+	})
+	return id
 }
 
 // TestIntegrationMembership: only members may submit under the account.
 func TestIntegrationMembership(t *testing.T) {
-	t.Parallel()
 	b, prefix := realCluster(t, cpuMinutes)
 	account := newAccount(t, b, prefix, nil)
 	r := &waldur.Resource{BackendID: account}
@@ -259,20 +290,26 @@ func TestIntegrationMembership(t *testing.T) {
 	require.Error(t, err, "not a member yet")
 	assert.Contains(t, err.Error(), "Invalid account")
 
+	// slurmctld learns of association changes from slurmdbd a moment
+	// after sacctmgr returns, hence the retries.
 	require.NoError(t, b.AddMembers(t.Context(), r, []siteagent.Member{{Username: "slurmtest2"}}))
-	id, err := submit(t, "slurmtest2", account, 1, "true")
-	require.NoError(t, err)
+	var id string
+	eventually(t, "slurmtest2 may submit", func() bool {
+		id, err = submit(t, "slurmtest2", account, 1, "true")
+		return err == nil
+	})
 	waitDone(t, id)
 
 	require.NoError(t, b.RemoveMembers(t.Context(), r, []siteagent.Member{{Username: "slurmtest2"}}))
-	_, err = submit(t, "slurmtest2", account, 1, "true")
-	assert.Error(t, err, "removed")
+	eventually(t, "slurmtest2 refused", func() bool {
+		_, err = submit(t, "slurmtest2", account, 1, "true")
+		return err != nil
+	})
 }
 
 // TestIntegrationPeriodicLimits applies a policy's settings with sacctmgr
 // and reads them back.
 func TestIntegrationPeriodicLimits(t *testing.T) {
-	t.Parallel()
 	b, prefix := realCluster(t, cpuMinutes)
 	account := newAccount(t, b, prefix, map[string]int64{"cpu": 100})
 	r := &waldur.Resource{BackendID: account}
@@ -299,8 +336,12 @@ func newAccount(t *testing.T, b *slurm.Backend, prefix string, limits map[string
 	account := prefix + "alloc"
 	_, err := c.AddAccount(t.Context(), prefix+"p_x", "root", "test project", "")
 	require.NoError(t, err)
-	_, err = c.AddAccount(t.Context(), account, prefix+"p_x", "test allocation", "")
-	require.NoError(t, err)
+	// Under concurrent sacctmgr writes, slurmdbd may not know a parent made
+	// a moment ago yet (the agent retries such an order).
+	eventually(t, "allocation account made", func() bool {
+		_, err = c.AddAccount(t.Context(), account, prefix+"p_x", "test allocation", "")
+		return err == nil
+	})
 	if len(limits) > 0 {
 		require.NoError(t, c.ModifyAccount(t.Context(), account, fmt.Sprintf("GrpTRESMins=cpu=%d", limits["cpu"])))
 	}

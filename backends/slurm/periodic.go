@@ -31,7 +31,7 @@ func (b *Backend) ApplyPeriodicLimits(ctx context.Context, r *waldur.Resource, e
 		return nil, siteagent.Permanent(err)
 	}
 	rec := &recorder{Runner: b.client.Runner}
-	c := &Client{Runner: rec, Cluster: b.client.Cluster}
+	c := &Client{Runner: rec, Cluster: b.client.Cluster, serial: b.client.serial}
 	as, err := c.Associations(ctx, account)
 	if err != nil {
 		return rec.commands(), err

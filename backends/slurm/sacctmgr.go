@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Client runs sacctmgr and sacct through a Runner: every command Slurm's
@@ -16,6 +17,11 @@ type Client struct {
 	// Cluster, if set, scopes every command to one cluster of a
 	// multi-cluster slurmdbd (backend_settings.cluster_name).
 	Cluster string
+
+	// serial, when set, runs changes one at a time: slurmdbd serialises
+	// them anyway, and concurrent ones deadlock in its database and can
+	// lose an account just made.
+	serial *sync.Mutex
 }
 
 // Association is one row of sacctmgr's associations of an account: the
@@ -33,6 +39,10 @@ type Association struct {
 // sacctmgr runs sacctmgr -i -P -n (immediate, parsable, no header) with
 // args.
 func (c *Client) sacctmgr(ctx context.Context, args ...string) (string, error) {
+	if c.serial != nil && !isRead(args) {
+		c.serial.Lock()
+		defer c.serial.Unlock()
+	}
 	out, err := c.Runner.Run(ctx, "sacctmgr", append([]string{"-i", "-P", "-n"}, args...)...)
 	return string(out), err
 }
@@ -176,13 +186,44 @@ func (c *Client) ModifyAccount(ctx context.Context, name string, set ...string) 
 	return err
 }
 
-// SetQoS makes qos the account's only and default QoS, as pausing,
-// downscaling and restoring do. The account's users inherit it.
+// SetQoS makes qos the only and default QoS of the account's users'
+// associations and of the account, as pausing, downscaling and restoring
+// do. The users' associations would inherit it in slurmdbd, but slurmctld
+// can miss the inheritance for one added just before and run its jobs
+// under the old QoS; so they are set, first, as sacctmgr refuses an
+// account's default QoS that its users' QoS lists lack. That refusal
+// exits 0, so the result is read back.
+//
+//	sacctmgr -i -P -n modify user where account=<a> set qos=<q> defaultqos=<q>
+//	sacctmgr -i -P -n modify account where name=<a> set qos=<q> defaultqos=<q>
 func (c *Client) SetQoS(ctx context.Context, account, qos string) error {
 	if err := CheckQoS(qos); err != nil {
 		return err
 	}
-	return c.ModifyAccount(ctx, account, "qos="+qos, "defaultqos="+qos)
+	if err := CheckAccount(account); err != nil {
+		return err
+	}
+	args := append([]string{"modify", "user", "where", "account=" + account}, c.cluster()...)
+	if _, err := c.sacctmgr(ctx, append(args, "set", "qos="+qos, "defaultqos="+qos)...); err != nil && !nothingDone(err) {
+		return err
+	}
+	if err := c.ModifyAccount(ctx, account, "qos="+qos, "defaultqos="+qos); err != nil {
+		return err
+	}
+	as, err := c.Associations(ctx, account)
+	if err != nil {
+		return err
+	}
+	for _, a := range as {
+		if a.DefaultQoS != qos {
+			who := "account " + account
+			if a.User != "" {
+				who = "user " + a.User + " of " + who
+			}
+			return fmt.Errorf("slurm: %s kept default QoS %q, not %q", who, a.DefaultQoS, qos)
+		}
+	}
+	return nil
 }
 
 // AddUser associates user with account; defaultAccount, if set, is

@@ -62,7 +62,7 @@ func runDemo(ctx context.Context, opt options, out io.Writer) error {
 		fmt.Fprintf(out, "  component %s (%s, %s) published\n", c.Type, c.BillingType, c.MeasuredUnit)
 	}
 
-	d := &demo{fake: fake, backend: spec.backend, out: out, offering: off, project: prj, user: opt.user}
+	d := &demo{fake: fake, backend: spec.backend, out: out, offering: off, project: prj, user: opt.user, tag: tag}
 	ctx, cancel := context.WithCancel(ctx)
 	played := make(chan error, 1)
 	go func() {
@@ -81,6 +81,7 @@ type demo struct {
 	offering waldur.UUID
 	project  waldur.UUID
 	user     string
+	tag      string // makes the demo's account names its own
 }
 
 func (d *demo) play(ctx context.Context) error {
@@ -88,7 +89,7 @@ func (d *demo) play(ctx context.Context) error {
 	defer cancel()
 	fmt.Fprintln(d.out, "\nThe consumer orders an allocation of 600 CPU-minutes:")
 	create := d.fake.AddOrder(waldurtest.OrderSpec{Offering: d.offering, Project: d.project,
-		Limits: map[string]int64{"cpu": 600}, Attributes: map[string]any{"name": "alloc"}})
+		Limits: map[string]int64{"cpu": 600}, Attributes: map[string]any{"name": "alloc-" + d.tag}})
 	o, err := d.wait(ctx, create)
 	if err != nil {
 		return err
