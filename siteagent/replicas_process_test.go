@@ -273,7 +273,7 @@ func TestReplicaProcessesLoseNoOrderAndRunEachOnce(t *testing.T) {
 	lat := rs.latencies(ids)
 	slices.Sort(lat)
 	t.Logf("%d orders by 3 replicas, 3 kills, 3 connection drops: processed again after a kill %d, "+
-		"approvals refused to a competing replica %d, takeover after each kill %v, p50 %v, p99 %v",
+		"approvals refused to a competing replica %d, takeover after each kill %v (0: nothing of it in flight), p50 %v, p99 %v",
 		len(ids), again, refusedApprovals, takeovers, lat[len(lat)/2].Round(time.Millisecond),
 		lat[len(lat)*99/100].Round(time.Millisecond))
 }
