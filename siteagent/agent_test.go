@@ -51,6 +51,26 @@ func start(t *testing.T, cfg siteagent.Config) *siteagent.Agent {
 	return siteagenttest.Start(t, cfg)
 }
 
+// startStoppable runs the agent until the returned stop is called, or the
+// test ends, and fails the test if Run fails. stop returns once Run has.
+func startStoppable(t *testing.T, cfg siteagent.Config) (*siteagent.Agent, func()) {
+	t.Helper()
+	a, err := siteagent.New(cfg)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			assert.NoError(t, <-done)
+		})
+	}
+	t.Cleanup(stop)
+	return a, stop
+}
+
 // waitOrders waits until every order is in one of the wanted states.
 func waitOrders(t *testing.T, s *waldurtest.Server, ids []waldur.UUID, states ...waldur.OrderState) {
 	t.Helper()

@@ -2,7 +2,6 @@ package siteagent_test
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -134,30 +133,23 @@ func TestReplicasRunPassesOneAtATime(t *testing.T) {
 	f := newFixture(t, waldurtest.WithClock(now))
 	f.s.AddResource(waldurtest.ResourceSpec{Offering: f.offering})
 
-	run := func(id string, u *usageCounter) (*siteagent.Agent, context.CancelFunc, *sync.WaitGroup) {
+	run := func(id string, u *usageCounter) (*siteagent.Agent, func()) {
 		cfg := f.replicaConfig(id, &recorder{})
 		cfg.Usage, cfg.Now = u, now
-		a, err := siteagent.New(cfg)
-		require.NoError(t, err)
-		ctx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		wg.Go(func() { assert.NoError(t, a.Run(ctx)) })
-		t.Cleanup(func() { cancel(); wg.Wait() })
-		return a, cancel, &wg
+		return startStoppable(t, cfg)
 	}
 	u1, u2 := &usageCounter{}, &usageCounter{}
-	a1, stop1, wg1 := run("r1", u1)
+	a1, stop1 := run("r1", u1)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	require.NoError(t, f.s.WaitFor(ctx, func() bool { return u1.passes.Load() >= 2 }))
-	a2, _, _ := run("r2", u2)
+	a2, _ := run("r2", u2)
 	require.NoError(t, f.s.WaitFor(ctx, func() bool { return a2.Stats().LastReconcile.After(time.Time{}) && u1.passes.Load() >= 5 }))
 	assert.Equal(t, int64(1), a1.Stats().PassesHeld)
 	assert.Zero(t, a2.Stats().PassesHeld)
 	assert.Zero(t, u2.passes.Load(), "r2 runs no pass while r1 holds the lease")
 
 	stop1()
-	wg1.Wait()
 	clock.Add(int64(2 * time.Minute)) // r1's lease runs out
 	require.NoError(t, f.s.WaitFor(ctx, func() bool { return u2.passes.Load() >= 1 }))
 	assert.Equal(t, int64(1), a2.Stats().PassesHeld)

@@ -68,18 +68,13 @@ func TestStoppingReportsUsageCountedSinceTheLastPass(t *testing.T) {
 	cfg := f.config(&recorder{})
 	cfg.Usage = meter
 	cfg.UsageInterval = time.Hour
-	a, err := siteagent.New(cfg)
-	require.NoError(t, err)
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
+	_, stop := startStoppable(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	require.NoError(t, f.s.WaitFor(ctx, func() bool { return usageOf(f.s, res) == "3.00" }))
 
 	meter.total.Store(4)
 	stop()
-	require.NoError(t, <-done)
 	assert.Equal(t, "4.00", usageOf(f.s, res), "the final pass at shutdown reported the new total")
 	ops := make([]string, 0)
 	for _, c := range f.s.Calls() {
@@ -133,18 +128,13 @@ func TestAUsageFlusherIsFlushedBeforeEveryPassAndTheFinalOne(t *testing.T) {
 	cfg := f.config(&recorder{})
 	cfg.Usage = meter
 	cfg.UsageInterval = time.Hour
-	a, err := siteagent.New(cfg)
-	require.NoError(t, err)
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
+	_, stop := startStoppable(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	require.NoError(t, f.s.WaitFor(ctx, func() bool { return usageOf(f.s, res) == "5.00" }), "the first pass flushed first")
 
 	meter.counted.Store(8)
 	stop()
-	require.NoError(t, <-done)
 	assert.Equal(t, "8.00", usageOf(f.s, res), "the final pass flushed first")
 	assert.GreaterOrEqual(t, meter.flushes.Load(), int32(2))
 }
